@@ -1,0 +1,25 @@
+# The two commands the README opens with: `make run` and `make test`.
+SWIFT ?= swift
+CONFIG ?= release
+BIN = .build/$(CONFIG)/swiftlet
+
+.PHONY: run test build unit e2e clean
+
+build:
+	./scripts/setup.sh
+	$(SWIFT) build -c $(CONFIG) --product swiftlet
+
+# A single-node cluster on the embedded SQLite datastore, in the foreground.
+run: build
+	$(BIN) server $(ARGS)
+
+# Every test: unit tests, then the end-to-end suite driving the real kubectl.
+# One debug build serves both: the unit tests and the binary the end-to-end tests start.
+test:
+	./scripts/setup.sh --test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	SWIFTLET_BIN=.build/debug/swiftlet python3 -m pytest -q tests/e2e
+
+clean:
+	rm -rf .build

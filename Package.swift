@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "swiftlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftlet", targets: ["swiftlet"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // SQLite from the system (Debian's libsqlite3-dev): the embedded datastore's engine.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Generic API machinery: JSON values, selectors, patches, schema checks, Status errors. No I/O.
+        .target(name: "SwiftletMachinery"),
+
+        // The Kubernetes resources Swiftlet serves: registry, schema data, defaulting, validation, tables.
+        .target(name: "SwiftletAPI", dependencies: ["SwiftletMachinery"]),
+
+        // Revisioned key-value storage (kine-like) with sqlite:// and memory:// drivers.
+        .target(name: "SwiftletStorage", dependencies: ["CSQLite"]),
+
+        // Cluster CA, serving certificates, tokens and kubeconfig files.
+        .target(name: "SwiftletPKI", dependencies: [
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+
+        // The HTTPS API server: routing, handlers, watch cache, discovery, OpenAPI, allocators.
+        .target(name: "SwiftletAPIServer", dependencies: [
+            "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+
+        // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
+        .executableTarget(name: "swiftlet", dependencies: [
+            "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+
+        .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
+        .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
+        .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
+        .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
+        .testTarget(name: "SwiftletAPIServerTests", dependencies: ["SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage"]),
+    ]
+)

@@ -1,0 +1,72 @@
+/// The resources Swiftlet serves, in the order discovery lists them.
+public enum Resources {
+    static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    static let statusVerbs = ["get", "patch", "update"]
+
+    private static func make(
+        _ group: String, _ version: String, _ resource: String, _ kind: String, namespaced: Bool = true,
+        short: [String] = [], categories: [String] = [], verbs: [String] = allVerbs, status: Bool = false,
+        scale: Bool = false, extra: [ResourceInfo.Subresource] = []
+    ) -> ResourceInfo {
+        var subs: [ResourceInfo.Subresource] = []
+        if scale { subs.append(.init(name: "scale", group: "autoscaling", version: "v1", kind: "Scale", verbs: statusVerbs)) }
+        if status { subs.append(.init(name: "status", group: group, version: version, kind: kind, verbs: statusVerbs)) }
+        subs += extra
+        return ResourceInfo(
+            group: group, version: version, resource: resource, singular: kind.lowercased(), kind: kind,
+            namespaced: namespaced, shortNames: short, categories: categories, verbs: verbs, subresources: subs)
+    }
+
+    public static let namespaces = make("", "v1", "namespaces", "Namespace", namespaced: false, short: ["ns"],
+        verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], status: true,
+        extra: [.init(name: "finalize", group: "", version: "v1", kind: "Namespace", verbs: ["update"])])
+    public static let nodes = make("", "v1", "nodes", "Node", namespaced: false, short: ["no"], status: true)
+    public static let pods = make("", "v1", "pods", "Pod", short: ["po"], categories: ["all"], status: true, extra: [
+        .init(name: "binding", group: "", version: "v1", kind: "Binding", verbs: ["create"]),
+        .init(name: "log", group: "", version: "v1", kind: "Pod", verbs: ["get"]),
+    ])
+    public static let services = make("", "v1", "services", "Service", short: ["svc"], categories: ["all"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], status: true)
+    public static let endpoints = make("", "v1", "endpoints", "Endpoints", short: ["ep"])
+    public static let configmaps = make("", "v1", "configmaps", "ConfigMap", short: ["cm"])
+    public static let secrets = make("", "v1", "secrets", "Secret")
+    public static let events = make("", "v1", "events", "Event", short: ["ev"])
+    public static let serviceaccounts = make("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"])
+    public static let replicationcontrollers = make("", "v1", "replicationcontrollers", "ReplicationController",
+        short: ["rc"], categories: ["all"], status: true, scale: true)
+
+    public static let deployments = make("apps", "v1", "deployments", "Deployment", short: ["deploy"], categories: ["all"], status: true, scale: true)
+    public static let replicasets = make("apps", "v1", "replicasets", "ReplicaSet", short: ["rs"], categories: ["all"], status: true, scale: true)
+    public static let daemonsets = make("apps", "v1", "daemonsets", "DaemonSet", short: ["ds"], categories: ["all"], status: true)
+    public static let controllerrevisions = make("apps", "v1", "controllerrevisions", "ControllerRevision")
+
+    public static let endpointslices = make("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
+    public static let leases = make("coordination.k8s.io", "v1", "leases", "Lease")
+
+    public static let all: [ResourceInfo] = [
+        namespaces, nodes, pods, services, endpoints, configmaps, secrets, events, serviceaccounts, replicationcontrollers,
+        deployments, replicasets, daemonsets, controllerrevisions, endpointslices, leases,
+    ]
+
+    /// The API groups other than core, with their versions, in discovery order.
+    public static let groups: [(name: String, versions: [String])] = {
+        var seen: [String] = []
+        var result: [(String, [String])] = []
+        for r in all where !r.group.isEmpty && !seen.contains(r.group) {
+            seen.append(r.group)
+            result.append((r.group, [r.version]))
+        }
+        return result
+    }()
+
+    private static let byPath: [String: ResourceInfo] = Dictionary(
+        uniqueKeysWithValues: all.map { ("\($0.groupVersion)/\($0.resource)", $0) })
+
+    public static func lookup(group: String, version: String, resource: String) -> ResourceInfo? {
+        byPath["\(group.isEmpty ? version : "\(group)/\(version)")/\(resource)"]
+    }
+
+    public static func lookup(apiVersion: String, kind: String) -> ResourceInfo? {
+        all.first { $0.apiVersion == apiVersion && $0.kind == kind }
+    }
+}

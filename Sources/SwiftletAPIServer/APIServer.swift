@@ -1,0 +1,149 @@
+import Foundation
+import Synchronization
+import SwiftletAPI
+import SwiftletMachinery
+import SwiftletStorage
+
+/// The Kubernetes API over one datastore: the per-resource storages and watch caches, the
+/// service allocators, and the system objects every cluster starts with.
+///
+/// `handle(_:)` serves HTTP requests; in-process clients (controllers) call the same
+/// storages, so both go through the same defaulting, validation and admission.
+public final class APIServer: Sendable {
+    public let config: APIServerConfig
+    public let store: any Store
+    let storages: [String: ResourceStorage]
+    let allocators: ServiceAllocators
+    private let storeWatches: Mutex<[StoreWatch]>
+    private let bookmarkTask: Mutex<Task<Void, Never>?>
+
+    public init(config: APIServerConfig, store: any Store) throws {
+        self.config = config
+        self.store = store
+        guard let cidr = IPv4CIDR(config.serviceCIDR) else {
+            throw APIServerError.invalidConfiguration("invalid service CIDR \(config.serviceCIDR)")
+        }
+        allocators = ServiceAllocators(serviceCIDR: cidr, nodePortRange: config.nodePortRange)
+        let context = StrategyContext(dryRun: false, allocators: allocators)
+
+        var caches: [String: ResourceCache] = [:]
+        var watches: [StoreWatch] = []
+        for info in Resources.all {
+            let cache = try ResourceCache(resource: info, store: store)
+            caches[info.qualifiedResource] = cache
+            // From the revision the cache loaded at, so that no write falls in between.
+            watches.append(try store.watch(prefix: info.storagePrefix, fromRevision: cache.revision) { event in
+                cache.apply(event)
+            })
+        }
+        let namespaceCache = caches["namespaces"]!
+        let namespaceCheck: @Sendable (String) -> ResourceStorage.NamespaceState = { name in
+            guard let ns = namespaceCache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) else { return .missing }
+            return ns.object()[path: "metadata", "deletionTimestamp"] == nil ? .active : .terminating
+        }
+        var storages: [String: ResourceStorage] = [:]
+        for info in Resources.all {
+            let strategy: any ResourceStrategy
+            switch info.qualifiedResource {
+            case "services": strategy = ServiceStrategy()
+            case "pods": strategy = PodStrategy()
+            case "namespaces": strategy = NamespaceStrategy()
+            default: strategy = DefaultStrategy()
+            }
+            storages[info.qualifiedResource] = ResourceStorage(
+                info: info, store: store, cache: caches[info.qualifiedResource]!, strategy: strategy, context: context,
+                clock: config.clock, namespaceCheck: info.namespaced ? namespaceCheck : nil)
+        }
+        self.storages = storages
+        self.storeWatches = Mutex(watches)
+        self.bookmarkTask = Mutex(nil)
+        try rebuildAllocations()
+        try bootstrap()
+        startBookmarks()
+    }
+
+    func storage(for info: ResourceInfo) -> ResourceStorage? { storages[info.qualifiedResource] }
+
+    /// Marks every stored Service's addresses as used: the allocators' state is derived
+    /// from the objects, so it cannot drift from them across restarts.
+    private func rebuildAllocations() throws {
+        guard let services = storages["services"] else { return }
+        for cached in services.cache.list(prefix: Resources.services.storagePrefix, filter: WatchFilter()).items {
+            let service = cached.object()
+            if let ip = service[path: "spec", "clusterIP"]?.stringValue, ip != "None", !ip.isEmpty {
+                try? allocators.clusterIPs.allocate(ip)
+            }
+            for port in service[path: "spec", "ports"]?.arrayValue ?? [] {
+                if let nodePort = port["nodePort"]?.intValue { try? allocators.nodePorts.allocate(Int(nodePort)) }
+            }
+        }
+    }
+
+    /// The objects a new cluster has: the four system namespaces and the `kubernetes` Service
+    /// with its Endpoints pointing at this server.
+    private func bootstrap() throws {
+        let namespaces = storages["namespaces"]!
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"]
+        where namespaces.cache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) == nil {
+            _ = try namespaces.create(namespace: nil, object: ["metadata": ["name": .string(name)]], dryRun: false)
+        }
+        let services = storages["services"]!
+        let kubernetesIP = allocators.clusterIPs.cidr.address(1)
+        if services.cache.get(Resources.services.storageKey(namespace: "default", name: "kubernetes")) == nil {
+            _ = try services.create(namespace: "default", object: [
+                "metadata": ["name": "kubernetes", "labels": ["component": "apiserver", "provider": "kubernetes"]],
+                "spec": [
+                    "clusterIP": .string(kubernetesIP), "type": "ClusterIP", "sessionAffinity": "None",
+                    "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(config.securePort))]],
+                ],
+            ], dryRun: false)
+        }
+        let endpoints = storages["endpoints"]!
+        let desiredSubsets: JSONValue = [[
+            "addresses": [["ip": .string(config.advertiseAddress)]],
+            "ports": [["name": "https", "port": .int(Int64(config.securePort)), "protocol": "TCP"]],
+        ]]
+        if let existing = endpoints.cache.get(Resources.endpoints.storageKey(namespace: "default", name: "kubernetes")) {
+            if existing.object()["subsets"] != desiredSubsets {
+                _ = try endpoints.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false) { current in
+                    var o = current
+                    o["subsets"] = desiredSubsets
+                    return o
+                }
+            }
+        } else {
+            _ = try endpoints.create(namespace: "default", object: [
+                "metadata": ["name": "kubernetes", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
+                "subsets": desiredSubsets,
+            ], dryRun: false)
+        }
+    }
+
+    private func startBookmarks() {
+        let caches = storages.values.map(\.cache)
+        let interval = config.bookmarkInterval
+        let task = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                for cache in caches { cache.sendBookmarks() }
+            }
+        }
+        bookmarkTask.withLock { $0 = task }
+    }
+
+    /// Stops the store watches, ends every client watch, and stops the timers.
+    public func shutdown() {
+        for w in storeWatches.withLock({ $0 }) { w.cancel() }
+        bookmarkTask.withLock { $0?.cancel() }
+        for s in storages.values { s.cache.closeWatchers() }
+    }
+}
+
+public enum APIServerError: Error, CustomStringConvertible {
+    case invalidConfiguration(String)
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let m): return m
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// How an API server is set up. Everything has the defaults `swiftlet server` uses.
+public struct APIServerConfig: Sendable {
+    /// The address clients use to reach the server, published in the `kubernetes` Endpoints.
+    public var advertiseAddress: String = "127.0.0.1"
+    public var securePort: Int = 6443
+    public var serviceCIDR: String = "10.43.0.0/16"
+    public var nodePortRange: ClosedRange<Int> = 30000...32767
+    /// Bearer tokens and who they authenticate.
+    public var tokens: [String: UserInfo] = [:]
+    /// Bookmarks go to watchers that asked for them this often.
+    public var bookmarkInterval: Duration = .seconds(60)
+    /// The time source; tests inject their own.
+    public var clock: @Sendable () -> Date = { Date() }
+
+    public init() {}
+}
+
+public struct UserInfo: Sendable, Equatable {
+    public var name: String
+    public var groups: [String]
+    public init(name: String, groups: [String]) {
+        self.name = name
+        self.groups = groups
+    }
+}

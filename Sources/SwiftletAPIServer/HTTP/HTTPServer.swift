@@ -1,0 +1,137 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The HTTPS listener: TLS, HTTP/1.1 with keep-alive, one task per connection.
+///
+/// HTTP/2 is not offered in ALPN: Go clients then use HTTP/1.1, which every kubectl feature
+/// (watch streams, and the WebSocket upgrades of exec) works over.
+public final class HTTPServer: Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+
+    private let host: String
+    private let port: Int
+    private let tls: NIOSSLContext?
+    private let handler: Handler
+    private let group: MultiThreadedEventLoopGroup
+
+    public init(host: String, port: Int, tls: NIOSSLContext?, group: MultiThreadedEventLoopGroup, handler: @escaping Handler) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.group = group
+        self.handler = handler
+    }
+
+    public struct Bound: Sendable {
+        public let port: Int
+        let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    }
+
+    /// Binds the socket; call `serve` next. Separate so that start-up can report the port
+    /// (and fail on a busy one) before anything else runs.
+    public func bind() async throws -> Bound {
+        let tls = self.tls
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        return Bound(port: channel.channel.localAddress?.port ?? port, channel: channel)
+    }
+
+    public func serve(_ bound: Bound) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await bound.channel.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { await self.serveConnection(connection) }
+                }
+            }
+        }
+    }
+
+    private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            // Requests are read by one task and answered by another, so that a long response
+            // (a watch) notices at once when the client goes away: the reader's end cancels it.
+            let (requests, requestSink) = AsyncStream<HTTPRequest>.makeStream()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        var head: HTTPRequestHead?
+                        var body: [UInt8] = []
+                        for try await part in inbound {
+                            switch part {
+                            case .head(let h):
+                                head = h
+                                body = []
+                            case .body(var buffer):
+                                if body.count + buffer.readableBytes > Self.maxBodySize {
+                                    head = nil  // drop the request; the connection is closed below
+                                    break
+                                }
+                                body += buffer.readBytes(length: buffer.readableBytes) ?? []
+                            case .end:
+                                if let h = head {
+                                    requestSink.yield(HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body))
+                                }
+                                head = nil
+                            }
+                        }
+                    } catch {}
+                    requestSink.finish()
+                }
+                group.addTask {
+                    for await request in requests {
+                        let keepAlive = request.headers.first(name: "connection")?.lowercased() != "close"
+                        let response = await self.handler(request)
+                        do {
+                            try await Self.write(response, keepAlive: keepAlive, to: outbound)
+                        } catch {
+                            break
+                        }
+                        if !keepAlive { break }
+                    }
+                }
+                // Whichever ends first (client gone, or the responder stopped) ends the other.
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    static let maxBodySize = 3 * 1024 * 1024  // Kubernetes' limit for a request body
+
+    private static func write(
+        _ response: HTTPResponse, keepAlive: Bool,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        switch response.body {
+        case .bytes(let bytes):
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
+            if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+            let buffer = ByteBuffer(bytes: bytes)
+            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(buffer)), .end(nil)])
+        case .stream(let chunks):
+            head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+            try await outbound.write(.head(head))
+            for await chunk in chunks {
+                try Task.checkCancellation()
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+            }
+            try Task.checkCancellation()
+            try await outbound.write(.end(nil))
+        }
+    }
+}

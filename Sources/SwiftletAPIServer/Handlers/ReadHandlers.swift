@@ -1,0 +1,164 @@
+import Foundation
+import NIOHTTP1
+import SwiftletAPI
+import SwiftletMachinery
+
+extension APIServer {
+    func wantsTable(_ request: HTTPRequest) -> Bool { request.accept.contains("as=Table") }
+
+    func get(_ storage: ResourceStorage, namespace: String?, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let cached = try storage.get(namespace: namespace, name: name)
+        if wantsTable(request) {
+            return .json(table(storage.info, [cached], revision: cached.revision, continueToken: nil, request: request))
+        }
+        return .json(bytes: cached.bytes)
+    }
+
+    /// The namespace, label and field selectors of a list or watch request.
+    func filter(for request: HTTPRequest, info: ResourceInfo, namespace: String?) throws(APIError) -> WatchFilter {
+        var filter = WatchFilter(namespace: namespace)
+        if let text = request.query["labelSelector"], !text.isEmpty {
+            let selector: LabelSelector
+            do { selector = try LabelSelector.parse(text) } catch {
+                throw APIError.badRequest("unable to parse requirement: \(error)")
+            }
+            filter.labelSelector = { selector.matches($0) }
+        }
+        if let text = request.query["fieldSelector"], !text.isEmpty {
+            let selector: FieldSelector
+            do { selector = try FieldSelector.parse(text) } catch {
+                throw APIError.badRequest("\(error)")
+            }
+            for field in selector.fields where !FieldSelectorSupport.supported(field, resource: info) {
+                throw APIError.badRequest("field label not supported: \(field)")
+            }
+            filter.fieldSelector = { selector.matches($0) }
+        }
+        return filter
+    }
+
+    func list(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let info = storage.info
+        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let limit = max(0, Int(request.query["limit"] ?? "") ?? 0)
+        var startAfter: String?
+        if let token = request.query["continue"], !token.isEmpty {
+            startAfter = try ContinueToken.decode(token, prefix: info.storagePrefix(namespace: namespace), compacted: store.compactedRevision)
+        }
+        let page = storage.cache.list(prefix: info.storagePrefix(namespace: namespace), filter: filter, startAfter: startAfter, limit: limit)
+        let continueToken = page.continueAfter.map { ContinueToken.encode(revision: page.revision, startAfter: $0) }
+
+        if wantsTable(request) {
+            return .json(table(info, page.items, revision: page.revision, continueToken: continueToken, request: request))
+        }
+        // The list is assembled from the stored bytes: no object is decoded or re-encoded.
+        var out: [UInt8] = []
+        out.reserveCapacity(page.items.reduce(128) { $0 + $1.bytes.count + 1 })
+        out += Array(#"{"kind":"\#(info.listKind)","apiVersion":"\#(info.apiVersion)","metadata":{"resourceVersion":"\#(page.revision)""#.utf8)
+        if let continueToken { out += Array(#","continue":"\#(continueToken)""#.utf8) }
+        out += Array(#"},"items":["#.utf8)
+        for (i, item) in page.items.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += item.bytes
+        }
+        out += Array("]}".utf8)
+        return .json(bytes: out)
+    }
+
+    func table(_ info: ResourceInfo, _ items: [CachedObject], revision: Int64, continueToken: String?, request: HTTPRequest) -> JSONValue {
+        TableConverter.table(
+            group: info.group, resource: info.resource, objects: items.map { $0.object() },
+            resourceVersion: String(revision), continueToken: continueToken,
+            includeObject: request.query["includeObject"] ?? "PartialObjectMetadata", now: config.clock())
+    }
+
+    func watch(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let info = storage.info
+        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let start: ResourceCache.WatchStart
+        switch request.query["resourceVersion"] ?? "" {
+        case "", "0": start = .currentState
+        case let text:
+            guard let revision = Int64(text), revision >= 0 else {
+                throw APIError.badRequest("invalid resource version: \(text)")
+            }
+            start = .after(revision)
+        }
+        let events: AsyncStream<WatchEvent>
+        do {
+            events = try storage.cache.watch(filter: filter, prefix: info.storagePrefix(namespace: namespace), from: start,
+                                             bookmarks: request.query["allowWatchBookmarks"] == "true")
+        } catch {
+            // Upstream answers an expired start as a 200 stream holding one ERROR event.
+            let status = APIError.gone("too old resource version: \(error.requested) (\(error.oldest))").status
+            let line = JSONWriter.write(["type": "ERROR", "object": status]) + [0x0A]
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(AsyncStream { c in
+                c.yield(line)
+                c.finish()
+            }))
+        }
+        let asTable = wantsTable(request)
+        let timeout = Int(request.query["timeoutSeconds"] ?? "").flatMap { $0 > 0 ? $0 : nil }
+        let now = config.clock
+        let includeObject = request.query["includeObject"] ?? "PartialObjectMetadata"
+        let body = AsyncStream<[UInt8]> { continuation in
+            let pump = Task {
+                for await event in events {
+                    continuation.yield(Self.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject, now: now()))
+                }
+                continuation.finish()
+            }
+            let timer = timeout.map { seconds in
+                Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    if !Task.isCancelled { continuation.finish() }
+                }
+            }
+            continuation.onTermination = { _ in
+                pump.cancel()
+                timer?.cancel()
+            }
+        }
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(body))
+    }
+
+    static func encodeWatchEvent(_ event: WatchEvent, info: ResourceInfo, asTable: Bool, includeObject: String, now: Date) -> [UInt8] {
+        var out = Array(#"{"type":"\#(event.kind.rawValue)","object":"#.utf8)
+        if let object = event.object {
+            if asTable {
+                JSONWriter.write(TableConverter.table(group: info.group, resource: info.resource, objects: [object.object()],
+                                                      resourceVersion: String(event.revision), continueToken: nil,
+                                                      includeObject: includeObject, now: now), into: &out)
+            } else {
+                out += object.bytes
+            }
+        } else {
+            out += Array(#"{"kind":"\#(info.kind)","apiVersion":"\#(info.apiVersion)","metadata":{"resourceVersion":"\#(event.revision)"}}"#.utf8)
+        }
+        out += Array("}\n".utf8)
+        return out
+    }
+}
+
+/// Continue tokens carry the revision of the first page and the last key served, opaque to
+/// clients (base64 JSON, as upstream's).
+enum ContinueToken {
+    static func encode(revision: Int64, startAfter: String) -> String {
+        let json = JSONWriter.write(["v": "meta.k8s.io/v1", "rv": .int(revision), "start": .string(startAfter)])
+        return Data(json).base64EncodedString()
+    }
+
+    static func decode(_ token: String, prefix: String, compacted: Int64) throws(APIError) -> String {
+        guard let data = Data(base64Encoded: token),
+              let value = try? JSONParser.parse(Array(data)).value,
+              let start = value["start"]?.stringValue, let revision = value["rv"]?.intValue,
+              start.hasPrefix(prefix)
+        else {
+            throw APIError.badRequest("continue key is not valid: invalid continue token")
+        }
+        if revision < compacted {
+            throw APIError(code: 410, reason: "Expired", message: "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+        }
+        return start
+    }
+}

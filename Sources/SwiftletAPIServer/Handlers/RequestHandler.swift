@@ -1,0 +1,92 @@
+import Foundation
+import NIOHTTP1
+import SwiftletAPI
+import SwiftletMachinery
+import SwiftletPKI
+
+extension APIServer {
+    /// Serves one HTTP request: health and version, discovery and OpenAPI, then resources.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        switch request.path {
+        case "/healthz", "/livez", "/readyz", "/healthz/", "/livez/", "/readyz/":
+            return .text("ok")
+        case "/version", "/version/":
+            return .json(Self.versionInfo)
+        default:
+            break
+        }
+        guard authenticate(request) != nil else { return .error(.unauthorized()) }
+        do {
+            return try await route(request)
+        } catch {
+            return .error(error)
+        }
+    }
+
+    /// Bearer tokens from the configuration; anything else is anonymous and refused.
+    func authenticate(_ request: HTTPRequest) -> UserInfo? {
+        guard let header = request.headers.first(name: "authorization"),
+              let token = Tokens.bearerToken(fromAuthorization: header) else { return nil }
+        return config.tokens.first { Tokens.matches(token, $0.key) }?.value
+    }
+
+    private func route(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        let path = request.path
+        if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config) }
+        if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request) }
+        if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request) }
+
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        let segments = trimmed.split(separator: "/").map(String.init)
+        if segments.count == 2, segments[0] == "api" { return try Discovery.resourceList(group: "", version: segments[1]) }
+        if segments.count == 2, segments[0] == "apis" { return try Discovery.group(segments[1]) }
+        if segments.count == 3, segments[0] == "apis" { return try Discovery.resourceList(group: segments[1], version: segments[2]) }
+
+        guard let target = APIRequestInfo(path: trimmed),
+              let info = Resources.lookup(group: target.group, version: target.version, resource: target.resource),
+              let storage = storage(for: info)
+        else { throw APIError.notFoundPath() }
+        if !info.namespaced, target.namespace != nil { throw APIError.notFoundPath() }
+        if let sub = target.subresource, info.subresource(sub) == nil { throw APIError.notFoundPath() }
+
+        let namespace = info.namespaced ? target.namespace : nil
+        switch (request.method, target.name, target.subresource) {
+        case (.GET, nil, _):
+            if request.query.bool("watch") && request.query["watch"] != "false" && request.query["watch"] != "0" {
+                return try watch(storage, namespace: namespace, request: request)
+            }
+            return try list(storage, namespace: namespace, request: request)
+        case (.GET, let name?, nil), (.GET, let name?, "status"):
+            return try get(storage, namespace: namespace, name: name, request: request)
+        case (.GET, let name?, "scale"):
+            return .json(try getScale(storage, namespace: namespace, name: name))
+        case (.POST, nil, nil):
+            if info.namespaced, namespace == nil { throw APIError.notFoundPath() }
+            return try create(storage, namespace: namespace, request: request)
+        case (.POST, let name?, "binding"):
+            return try bind(storage, namespace: namespace, name: name, request: request)
+        case (.PUT, let name?, let sub) where sub == nil || sub == "status":
+            return try update(storage, namespace: namespace, name: name, subresource: sub, request: request)
+        case (.PUT, let name?, "scale"):
+            return try updateScale(storage, namespace: namespace, name: name, request: request, patchType: nil)
+        case (.PUT, let name?, "finalize") where info.resource == "namespaces":
+            return try update(storage, namespace: nil, name: name, subresource: nil, request: request)
+        case (.PATCH, let name?, let sub) where sub == nil || sub == "status":
+            return try patch(storage, namespace: namespace, name: name, subresource: sub, request: request)
+        case (.PATCH, let name?, "scale"):
+            return try updateScale(storage, namespace: namespace, name: name, request: request, patchType: request.contentType)
+        case (.DELETE, let name?, nil):
+            return try delete(storage, namespace: namespace, name: name, request: request)
+        case (.DELETE, nil, nil):
+            return try deleteCollection(storage, namespace: namespace, request: request)
+        default:
+            throw APIError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+    }
+
+    static let versionInfo: JSONValue = [
+        "major": "1", "minor": "34", "gitVersion": "v1.34.0+swiftlet", "gitCommit": "swiftlet",
+        "gitTreeState": "clean", "buildDate": "2026-11-24T00:00:00Z", "goVersion": "swift6.3",
+        "compiler": "swiftc", "platform": "linux/amd64",
+    ]
+}

@@ -1,0 +1,30 @@
+import SwiftletAPI
+import SwiftletMachinery
+
+/// Per-resource behaviour on top of the generic storage, as upstream's registry strategies.
+/// Defaults fit most resources; services, pods and namespaces override parts.
+protocol ResourceStrategy: Sendable {
+    /// Called after defaulting and validation, before the object is stored.
+    func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError)
+    /// Called on every update of the main resource (not of a subresource).
+    func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError)
+    /// Called after the object is gone from storage (also after a dry run would have deleted it: no).
+    func afterDelete(_ object: JSONValue, context: StrategyContext)
+    /// Whether a bound object waits for its node before it goes (pods).
+    func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64?
+}
+
+extension ResourceStrategy {
+    func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {}
+    func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {}
+    func afterDelete(_ object: JSONValue, context: StrategyContext) {}
+    func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? { nil }
+}
+
+/// What strategies may need while preparing an object.
+struct StrategyContext: Sendable {
+    var dryRun: Bool
+    var allocators: ServiceAllocators
+}
+
+struct DefaultStrategy: ResourceStrategy {}

@@ -1,0 +1,138 @@
+import SwiftletAPI
+import SwiftletMachinery
+
+/// Services get a cluster IP and, for NodePort and LoadBalancer, node ports, from the
+/// allocators; an update keeps what was allocated unless the client changed it.
+struct ServiceStrategy: ResourceStrategy {
+    func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {
+        let name = object[path: "metadata", "name"]?.stringValue ?? ""
+        var allocated: [() -> Void] = []  // undo steps, if a later allocation fails
+        do throws(APIError) {
+            try allocateClusterIP(&object, name: name, context: context, undo: &allocated)
+            try allocateNodePorts(&object, old: nil, name: name, context: context, undo: &allocated)
+        } catch {
+            allocated.forEach { $0() }
+            throw error
+        }
+        if context.dryRun { allocated.forEach { $0() } }
+        object["status"] = ["loadBalancer": .object(JSONObject())]
+    }
+
+    func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {
+        let name = object[path: "metadata", "name"]?.stringValue ?? ""
+        // A client that leaves out what the server allocated keeps it (as `kubectl replace` does).
+        for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] where object[path: "spec", field] == nil {
+            object[path: "spec", field] = old[path: "spec", field]
+        }
+        let oldIP = old[path: "spec", "clusterIP"]?.stringValue ?? ""
+        let newIP = object[path: "spec", "clusterIP"]?.stringValue ?? ""
+        if oldIP != newIP, !oldIP.isEmpty {
+            throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
+                .invalid("spec.clusterIPs[0]", .string(newIP), "may not change once set"),
+            ])
+        }
+        var allocated: [() -> Void] = []
+        do throws(APIError) {
+            try allocateNodePorts(&object, old: old, name: name, context: context, undo: &allocated)
+        } catch {
+            allocated.forEach { $0() }
+            throw error
+        }
+        if context.dryRun { allocated.forEach { $0() }; return }
+        // Ports that went away give their node ports back.
+        let kept = Set(nodePorts(object))
+        for port in nodePorts(old) where !kept.contains(port) { context.allocators.nodePorts.release(port) }
+    }
+
+    func afterDelete(_ object: JSONValue, context: StrategyContext) {
+        if let ip = object[path: "spec", "clusterIP"]?.stringValue, ip != "None" { context.allocators.clusterIPs.release(ip) }
+        for port in nodePorts(object) { context.allocators.nodePorts.release(port) }
+    }
+
+    private func nodePorts(_ object: JSONValue) -> [Int] {
+        (object[path: "spec", "ports"]?.arrayValue ?? []).compactMap { $0["nodePort"]?.intValue.map(Int.init) }
+    }
+
+    private func allocateClusterIP(_ object: inout JSONValue, name: String, context: StrategyContext, undo: inout [() -> Void]) throws(APIError) {
+        let type = object[path: "spec", "type"]?.stringValue ?? "ClusterIP"
+        if type == "ExternalName" { return }
+        let requested = object[path: "spec", "clusterIP"]?.stringValue
+            ?? object[path: "spec", "clusterIPs"]?[0]?.stringValue ?? ""
+        let ip: String
+        if requested == "None" {
+            ip = "None"
+        } else if requested.isEmpty {
+            do { ip = try context.allocators.clusterIPs.allocateNext() } catch {
+                throw APIError.internalError("failed to allocate a serviceIP: range is full")
+            }
+            undo.append { context.allocators.clusterIPs.release(ip) }
+        } else {
+            do {
+                try context.allocators.clusterIPs.allocate(requested)
+            } catch .outOfRange {
+                throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
+                    .invalid("spec.clusterIPs", .string(requested),
+                             "failed to allocate IP \(requested): the provided IP (\(requested)) is not in the valid range. The range of valid IPs is \(context.allocators.clusterIPs.cidr)"),
+                ])
+            } catch {
+                throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
+                    .invalid("spec.clusterIPs", .string(requested), "failed to allocate IP \(requested): provided IP is already allocated"),
+                ])
+            }
+            ip = requested
+            undo.append { context.allocators.clusterIPs.release(ip) }
+        }
+        object[path: "spec", "clusterIP"] = .string(ip)
+        object[path: "spec", "clusterIPs"] = [.string(ip)]
+        if ip != "None" || object[path: "spec", "ipFamilies"] == nil {
+            object[path: "spec", "ipFamilies"] = ["IPv4"]
+        }
+        if object[path: "spec", "ipFamilyPolicy"] == nil { object[path: "spec", "ipFamilyPolicy"] = "SingleStack" }
+    }
+
+    private func allocateNodePorts(_ object: inout JSONValue, old: JSONValue?, name: String, context: StrategyContext, undo: inout [() -> Void]) throws(APIError) {
+        let type = object[path: "spec", "type"]?.stringValue ?? "ClusterIP"
+        guard var ports = object[path: "spec", "ports"]?.arrayValue else { return }
+        let wantsNodePorts = type == "NodePort"
+            || (type == "LoadBalancer" && object[path: "spec", "allocateLoadBalancerNodePorts"]?.boolValue != false)
+        let oldPorts = old?[path: "spec", "ports"]?.arrayValue ?? []
+        let oldNodePorts = Set(oldPorts.compactMap { $0["nodePort"]?.intValue.map(Int.init) })
+        for i in ports.indices {
+            if !wantsNodePorts {
+                if type == "ClusterIP" || type == "ExternalName" { ports[i]["nodePort"] = nil }
+                continue
+            }
+            if let requested = ports[i]["nodePort"]?.intValue.map(Int.init), requested != 0 {
+                if oldNodePorts.contains(requested) { continue }
+                do {
+                    try context.allocators.nodePorts.allocate(requested)
+                    undo.append { context.allocators.nodePorts.release(requested) }
+                } catch .outOfRange {
+                    throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
+                        .invalid("spec.ports[\(i)].nodePort", .int(Int64(requested)),
+                                 "provided port is not in the valid range. The range of valid ports is \(context.allocators.nodePorts.range.lowerBound)-\(context.allocators.nodePorts.range.upperBound)"),
+                    ])
+                } catch {
+                    throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
+                        .invalid("spec.ports[\(i)].nodePort", .int(Int64(requested)), "provided port is already allocated"),
+                    ])
+                }
+            } else {
+                // Keep the node port an unchanged port had before.
+                let port = ports[i]["port"]?.intValue
+                let proto = ports[i]["protocol"]?.stringValue ?? "TCP"
+                if let previous = oldPorts.first(where: { $0["port"]?.intValue == port && ($0["protocol"]?.stringValue ?? "TCP") == proto })?["nodePort"]?.intValue {
+                    ports[i]["nodePort"] = .int(previous)
+                    continue
+                }
+                let allocated: Int
+                do { allocated = try context.allocators.nodePorts.allocateNext() } catch {
+                    throw APIError.internalError("failed to allocate a nodePort: range is full")
+                }
+                undo.append { context.allocators.nodePorts.release(allocated) }
+                ports[i]["nodePort"] = .int(Int64(allocated))
+            }
+        }
+        object[path: "spec", "ports"] = .array(ports)
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import NIOHTTP1
+import SwiftletAPI
+import SwiftletMachinery
+
+extension APIServer {
+    /// `dryRun=All` runs every step but the write.
+    func isDryRun(_ request: HTTPRequest) throws(APIError) -> Bool {
+        let values = request.query.all("dryRun")
+        for v in values where v != "All" {
+            throw APIError.badRequest("Invalid dry run value: \(v)")  // upstream accepts only "All"
+        }
+        return !values.isEmpty
+    }
+
+    /// Decodes a JSON request body, applying the request's field validation to it.
+    func decodeBody(_ request: HTTPRequest, info: ResourceInfo) throws(APIError) -> (JSONValue, [String]) {
+        let contentType = request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard contentType.isEmpty || contentType == "application/json" || contentType == "*/*" else {
+            throw APIError.unsupportedMediaType(contentType)
+        }
+        let parsed: JSONParser.Result
+        do { parsed = try JSONParser.parse(request.body) } catch {
+            throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+        }
+        var object = parsed.value
+        let warnings = try checkFields(&object, duplicates: parsed.duplicateKeys, info: info, request: request)
+        return (object, warnings)
+    }
+
+    /// The request's `fieldValidation`: Strict rejects unknown and duplicate fields, Warn (the
+    /// server's default) drops them with a warning, Ignore drops them silently.
+    func fieldValidation(_ request: HTTPRequest) throws(APIError) -> FieldValidation.Directive {
+        let text = request.query["fieldValidation"] ?? "Warn"
+        guard let directive = FieldValidation.Directive(rawValue: text) else {
+            throw APIError.badRequest("fieldValidation parameter unsupported: \(text)")
+        }
+        return directive
+    }
+
+    /// Checks a create or update body against the Kubernetes schema. Wrong types are always
+    /// refused, as decoding into Kubernetes' typed structs refuses them.
+    func checkFields(_ object: inout JSONValue, duplicates: [String], info: ResourceInfo, request: HTTPRequest) throws(APIError) -> [String] {
+        guard object.objectValue != nil else {
+            throw APIError.badRequest("Object 'Kind' is missing in '\(JSONWriter.string(object).prefix(200))'")
+        }
+        let directive = try fieldValidation(request)
+        guard let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind) else { return [] }
+        let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema)
+        if result.isClean { return [] }
+        if let error = result.decodeFailure(kind: info.kind, version: info.version, directive: directive) { throw error }
+        if !result.unknown.isEmpty { object = FieldValidation.removingUnknownFields(object, schema: schema) }
+        return result.warnings(directive: directive)
+    }
+
+    /// Checks the object a patch produced, worded as upstream words patch failures (422).
+    func checkPatchedFields(_ object: inout JSONValue, patch: JSONValue, patchType: PatchType, duplicates: [String],
+                            info: ResourceInfo, directive: FieldValidation.Directive) throws(APIError) -> [String] {
+        guard let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind) else { return [] }
+        let mode: FieldValidation.Mode = patchType == .strategic ? .strategicMergePatch : .mergePatch
+        let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema, mode: mode)
+        if result.isClean { return [] }
+        let shown = patchType == .strategic ? FieldValidation.goMapText(patch) : JSONWriter.string(object)
+        if let error = result.patchFailure(patch: shown, directive: directive) { throw error }
+        if !result.unknown.isEmpty { object = FieldValidation.removingUnknownFields(object, schema: schema) }
+        return result.warnings(directive: directive)
+    }
+
+    func warningHeaders(_ warnings: [String]) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for w in warnings {
+            headers.add(name: "Warning", value: "299 - \"\(w.replacingOccurrences(of: "\"", with: "\\\""))\"")
+        }
+        return headers
+    }
+
+    func create(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let dryRun = try isDryRun(request)
+        let (object, warnings) = try decodeBody(request, info: storage.info)
+        let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun)
+        return .json(created, status: .created, headers: warningHeaders(warnings))
+    }
+
+    func update(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let dryRun = try isDryRun(request)
+        let (object, warnings) = try decodeBody(request, info: storage.info)
+        let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun)
+        return .json(updated, headers: warningHeaders(warnings))
+    }
+
+    func patch(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let dryRun = try isDryRun(request)
+        let info = storage.info
+        let patchType = try PatchType(contentType: request.contentType)
+        let parsed: JSONParser.Result
+        do { parsed = try JSONParser.parse(request.body) } catch {
+            throw APIError.badRequest("error decoding patch: \(error.message)")
+        }
+        let directive = try fieldValidation(request)
+        var warnings: [String] = []
+        let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
+            var patched = try patchType.apply(parsed.value, to: current, info: info)
+            warnings = try checkPatchedFields(&patched, patch: parsed.value, patchType: patchType, duplicates: parsed.duplicateKeys,
+                                              info: info, directive: directive)
+            return patched
+        }
+        return .json(updated, headers: warningHeaders(warnings))
+    }
+
+    func deleteOptions(_ request: HTTPRequest) throws(APIError) -> ResourceStorage.DeleteOptions {
+        var options = ResourceStorage.DeleteOptions()
+        options.dryRun = try isDryRun(request)
+        if !request.body.isEmpty {
+            let body: JSONValue
+            do { body = try JSONParser.parse(request.body).value } catch {
+                throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+            }
+            options.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
+            options.propagationPolicy = body["propagationPolicy"]?.stringValue
+            if options.propagationPolicy == nil, let orphan = body["orphanDependents"]?.boolValue {
+                options.propagationPolicy = orphan ? "Orphan" : "Background"
+            }
+            options.preconditionUID = body[path: "preconditions", "uid"]?.stringValue
+            options.preconditionResourceVersion = body[path: "preconditions", "resourceVersion"]?.stringValue
+            if body["dryRun"]?.arrayValue?.isEmpty == false { options.dryRun = true }
+        }
+        if let grace = request.query["gracePeriodSeconds"] { options.gracePeriodSeconds = Int64(grace) }
+        if let policy = request.query["propagationPolicy"] { options.propagationPolicy = policy }
+        if let policy = options.propagationPolicy, !["Orphan", "Background", "Foreground"].contains(policy) {
+            throw APIError.invalid(group: "", kind: "DeleteOptions", name: "", errors: [
+                .notSupported("propagationPolicy", .string(policy), ["Foreground", "Background", "Orphan", "nil"]),
+            ])
+        }
+        return options
+    }
+
+    func delete(_ storage: ResourceStorage, namespace: String?, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let info = storage.info
+        if info.resource == "namespaces", NamespaceStrategy.undeletable.contains(name) {
+            throw APIError.forbidden(group: "", resource: "namespaces", name: name, detail: "this namespace may not be deleted")
+        }
+        let options = try deleteOptions(request)
+        let (object, gone) = try storage.delete(namespace: namespace, name: name, options: options)
+        if gone, info.resource != "pods", info.resource != "services" {
+            // Upstream answers most finished deletes with a Status naming what went.
+            return .json([
+                "kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success",
+                "details": [
+                    "name": .string(name), "group": .string(info.group), "kind": .string(info.resource),
+                    "uid": object[path: "metadata", "uid"] ?? .null,
+                ],
+            ])
+        }
+        return .json(object, status: gone ? .ok : .accepted)
+    }
+
+    func deleteCollection(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let info = storage.info
+        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let options = try deleteOptions(request)
+        let page = storage.cache.list(prefix: info.storagePrefix(namespace: namespace), filter: filter)
+        var deleted: [JSONValue] = []
+        for item in page.items {
+            do {
+                deleted.append(try storage.delete(namespace: item.namespace, name: item.name, options: options).object)
+            } catch where error.code == 404 {
+                continue  // gone meanwhile: that is what was asked
+            }
+        }
+        return .json([
+            "kind": .string(info.listKind), "apiVersion": .string(info.apiVersion),
+            "metadata": ["resourceVersion": .string(String(storage.cache.revision))], "items": .array(deleted),
+        ])
+    }
+}
+
+/// The three patch formats kube-apiserver accepts for built-in kinds.
+enum PatchType {
+    case json, merge, strategic
+
+    init(contentType: String) throws(APIError) {
+        let base = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        switch base {
+        case "application/json-patch+json": self = .json
+        case "application/merge-patch+json": self = .merge
+        case "application/strategic-merge-patch+json": self = .strategic
+        default:
+            throw APIError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+        }
+    }
+
+    func apply(_ patch: JSONValue, to current: JSONValue, info: ResourceInfo) throws(APIError) -> JSONValue {
+        do {
+            switch self {
+            case .json: return try JSONPatch.apply(patch, to: current)
+            case .merge:
+                guard patch.objectValue != nil else { throw APIError.badRequest("error decoding patch: a merge patch must be a JSON object") }
+                return MergePatch.apply(patch, to: current)
+            case .strategic:
+                guard patch.objectValue != nil else { throw APIError.badRequest("error decoding patch: a strategic merge patch must be a JSON object") }
+                let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind)
+                return try StrategicMergePatch.apply(patch, to: current, schema: schema)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as PatchError {
+            throw error.apiError
+        } catch {
+            throw APIError.internalError("\(error)")
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+import NIOSSL
+import SwiftletAPIServer
+import SwiftletPKI
+import SwiftletStorage
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the control plane (API server) on an embedded datastore."
+    )
+
+    @Option(help: "Where state, keys and the kubeconfig live (default: /var/lib/swiftlet as root, else ~/.local/share/swiftlet).")
+    var dataDir: String?
+
+    @Option(help: "The HTTPS port.")
+    var port: Int = 6443
+
+    @Option(help: "The address to listen on.")
+    var bind: String = "127.0.0.1"
+
+    @Option(help: "The datastore: sqlite://PATH (default: sqlite://DATA_DIR/state.db) or memory://.")
+    var datastore: String?
+
+    @Option(help: "Also write the admin kubeconfig here.")
+    var writeKubeconfig: String?
+
+    @Option(help: "The Service IP range.")
+    var serviceCidr: String = "10.43.0.0/16"
+
+    @Option(help: "Extra names or addresses for the serving certificate (repeatable).")
+    var tlsSan: [String] = []
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let dataDir = self.dataDir ?? Self.defaultDataDir()
+        try SecureFiles.createDirectory(dataDir, mode: 0o700)
+        try SecureFiles.setMode(dataDir, 0o700)
+
+        var config = APIServerConfig()
+        config.securePort = port
+        config.serviceCIDR = serviceCidr
+        config.advertiseAddress = bind == "0.0.0.0" || bind == "::" ? (hostAddresses().first ?? "127.0.0.1") : bind
+
+        let serviceIP = try Self.firstServiceIP(serviceCidr)
+        let names = try CertificateNames.apiServer(serviceIP: serviceIP, extra: [bind] + tlsSan + hostAddresses())
+        let pki = try ClusterPKI.loadOrCreate(dataDirectory: dataDir, servingNames: names)
+        let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir)
+        config.tokens = [
+            tokens.adminToken: UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]),
+            tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
+        ]
+
+        let store = try openStore(url: datastore ?? "sqlite://\(dataDir)/state.db")
+        let server = try APIServer(config: config, store: store)
+
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.servingCertificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.servingKeyPEM.utf8), format: .pem)))
+        tls.applicationProtocols = ["http/1.1"]
+        let sslContext = try NIOSSLContext(configuration: tls)
+
+        let http = HTTPServer(host: bind, port: port, tls: sslContext, group: .singletonMultiThreadedEventLoopGroup,
+                              handler: { await server.handle($0) })
+        let bound = try await http.bind()
+
+        let clientHost = bind == "0.0.0.0" ? "127.0.0.1" : (bind == "::" ? "::1" : bind)
+        let kubeconfig = Kubeconfig(server: Kubeconfig.serverURL(host: clientHost, port: bound.port),
+                                    certificateAuthorityPEM: pki.caCertificatePEM, token: tokens.adminToken)
+        let kubeconfigPath = dataDir + "/kubeconfig.yaml"
+        try kubeconfig.write(to: kubeconfigPath)
+        if let extra = writeKubeconfig { try kubeconfig.write(to: extra) }
+
+        let elapsed = ContinuousClock.now - started
+        // Written unbuffered: scripts wait for this text on a pipe.
+        FileHandle.standardOutput.write(Data("""
+            swiftlet server ready on https://\(clientHost):\(bound.port) in \(elapsed.formatted(.units(allowed: [.milliseconds])))
+              datastore:  \(datastore ?? "sqlite://\(dataDir)/state.db")
+              kubeconfig: \(kubeconfigPath)
+            use it with:  export KUBECONFIG=\(kubeconfigPath); kubectl get nodes
+
+            """.utf8))
+
+        let compaction = Task.detached {
+            // Keep a window of history for watches that resume, and let the rest go.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(300))
+                _ = try? store.compactIfNeeded(keepRevisions: 1000)
+            }
+        }
+        let serving = Task { try await http.serve(bound) }
+        await Self.waitForTerminationSignal()
+        print("swiftlet server shutting down")
+        serving.cancel()
+        compaction.cancel()
+        server.shutdown()
+        store.close()
+    }
+
+    static func defaultDataDir() -> String {
+        if getuid() == 0 { return "/var/lib/swiftlet" }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
+        return home + "/.local/share/swiftlet"
+    }
+
+    static func firstServiceIP(_ cidr: String) throws -> String {
+        guard let parsed = IPv4CIDR(cidr) else { throw ValidationError("invalid --service-cidr \(cidr)") }
+        return parsed.address(1)
+    }
+
+    /// Returns on SIGINT or SIGTERM, so the datastore is closed cleanly.
+    static func waitForTerminationSignal() async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = SignalOnce(continuation)
+            for sig in [SIGINT, SIGTERM] {
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { once.fire() }
+                source.resume()
+                SignalOnce.sources.append(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation once, whichever signal comes first.
+private final class SignalOnce: @unchecked Sendable {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
+    func fire() {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume()
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Swiftlet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftlet",
+        abstract: "A Kubernetes-compatible cluster in one binary.",
+        subcommands: [ServerCommand.self, BenchCommand.self]
+    )
+}

