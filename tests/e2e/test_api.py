@@ -52,12 +52,21 @@ spec:
 """
 
 
+CONFIGMAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+data:
+  k: v
+"""
+
+
 @pytest.fixture(scope="module")
 def ns(kubectl):
     """A namespace per kubectl version, so both versions run every test on one server."""
     name = "e2e-" + re.sub(r"[^a-z0-9]", "", kubectl.binary.split("/")[-2] if "kubectl-" in kubectl.binary else "system")
-    if kubectl.run("get", "namespace", name, check=False).returncode != 0:
-        kubectl("create", "namespace", name)
+    kubectl.apply(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
     return name
 
 
@@ -140,7 +149,7 @@ def test_scale_through_subresource(kubectl, ns):
 
 def test_delete_by_name_label_and_all(kubectl, ns):
     for name in ["cm-a", "cm-b", "cm-c"]:
-        kubectl("create", "configmap", name, "-n", ns, "--from-literal=k=v")
+        kubectl.apply(CONFIGMAP.format(name=name), "-n", ns)
     kubectl("label", "cm", "cm-b", "cm-c", "-n", ns, "group=x")
     assert 'configmap "cm-a" deleted' in kubectl("delete", "cm", "cm-a", "-n", ns)
     out = kubectl("delete", "cm", "-l", "group=x", "-n", ns)
@@ -156,9 +165,9 @@ def test_delete_by_name_label_and_all(kubectl, ns):
 
 
 def test_watch_receives_events(kubectl, ns):
-    kubectl("create", "configmap", "watched", "-n", ns, "--from-literal=a=1")
+    kubectl.apply(CONFIGMAP.format(name="watched"), "-n", ns)
     cmd = [kubectl.binary, "--kubeconfig", kubectl.server.kubeconfig, "--cache-dir", str(kubectl.cache_dir),
-           "get", "configmaps", "-n", ns, "-w", "--output-watch-events", "-o", "name"]
+           "get", "configmaps", "watched", "-n", ns, "-w", "--output-watch-events", "-o", "json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)
@@ -168,8 +177,15 @@ def test_watch_receives_events(kubectl, ns):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
-    assert "ADDED" in out and "configmap/watched" in out
-    assert "MODIFIED" in out and "DELETED" in out
+    events, decoder, rest = [], json.JSONDecoder(), out.strip()
+    while rest:
+        event, end = decoder.raw_decode(rest)
+        events.append(event)
+        rest = rest[end:].lstrip()
+    types = [e["type"] for e in events]
+    assert types == ["ADDED", "MODIFIED", "DELETED"], types
+    assert events[1]["object"]["metadata"]["labels"] == {"x": "y"}
+    assert all(e["object"]["metadata"]["name"] == "watched" for e in events)
 
 
 def test_bad_input_is_refused_and_changes_nothing(kubectl, ns):
@@ -183,7 +199,7 @@ def test_bad_input_is_refused_and_changes_nothing(kubectl, ns):
     wrong_type = kubectl.run("apply", "-n", ns, "-f", "-", input=WHOAMI_RS.format(replicas='"three"'), check=False)
     assert wrong_type.returncode != 0
 
-    bad_name = kubectl.run("create", "configmap", "Bad_Name", "-n", ns, check=False)
+    bad_name = kubectl.run("apply", "-n", ns, "-f", "-", input=CONFIGMAP.format(name="Bad_Name"), check=False)
     assert bad_name.returncode != 0 and "Invalid value" in bad_name.stderr and "RFC 1123" in bad_name.stderr
 
     malformed = kubectl.run("apply", "-n", ns, "-f", "-", input="kind: [unclosed", check=False)

@@ -57,9 +57,13 @@ enum DefaultingEdit {
         if isUnset(object[key]) || object[key] == .int(0) { object[key] = .int(value) }
     }
 
-    /// Applies `edit` to the object at `key`, if there is one.
-    static func editObject(_ object: inout JSONValue, _ key: String, _ edit: (inout JSONValue) -> Void) {
-        guard var child = object[key], case .object = child else { return }
+    /// Applies `edit` to the object at `key`, if there is one. A Go struct field that is a value
+    /// rather than a pointer (a workload's spec and template) is always defaulted: `create`
+    /// makes it when absent.
+    static func editObject(_ object: inout JSONValue, _ key: String, create: Bool = false, _ edit: (inout JSONValue) -> Void) {
+        var child = object[key] ?? .null
+        if create && child.isNull { child = .object(JSONObject()) }
+        guard case .object = child else { return }
         edit(&child)
         object[key] = child
     }

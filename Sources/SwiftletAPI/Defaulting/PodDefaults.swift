@@ -8,7 +8,7 @@ enum PodDefaults {
     /// A Pod itself also gets SetDefaults_Pod, which templates do not (so that adding a field
     /// there does not change every workload's template and roll its pods).
     static func applyToPod(_ pod: inout JSONValue) {
-        Edit.editObject(&pod, "spec") { spec in
+        Edit.editObject(&pod, "spec", create: true) { spec in
             let hostNetwork = spec["hostNetwork"] == .bool(true)
             for key in ["containers", "initContainers"] {
                 Edit.editEach(&spec, key) { container in
@@ -23,7 +23,7 @@ enum PodDefaults {
 
     /// The pod template of a workload (`spec.template`).
     static func applyToTemplate(_ template: inout JSONValue) {
-        Edit.editObject(&template, "spec", applyToSpec)
+        Edit.editObject(&template, "spec", create: true, applyToSpec)
     }
 
     static func applyToSpec(_ spec: inout JSONValue) {

@@ -5,7 +5,7 @@ enum ServiceDefaults {
     typealias Edit = DefaultingEdit
 
     static func apply(_ service: inout JSONValue) {
-        Edit.editObject(&service, "spec") { spec in
+        Edit.editObject(&service, "spec", create: true) { spec in
             Edit.setIfEmpty(&spec, "sessionAffinity", "None")
             if spec["sessionAffinity"] == "None" { spec["sessionAffinityConfig"] = nil }
             if spec["sessionAffinity"] == "ClientIP", Edit.isUnset(spec[path: "sessionAffinityConfig", "clientIP", "timeoutSeconds"]) {

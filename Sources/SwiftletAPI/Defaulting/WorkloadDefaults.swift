@@ -5,7 +5,7 @@ enum WorkloadDefaults {
     typealias Edit = DefaultingEdit
 
     static func deployment(_ object: inout JSONValue) {
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             Edit.setIfUnset(&spec, "replicas", 1)
             var strategy = spec["strategy"]?.objectValue.map(JSONValue.object) ?? .object(JSONObject())
             Edit.setIfEmpty(&strategy, "type", "RollingUpdate")
@@ -19,19 +19,19 @@ enum WorkloadDefaults {
             spec["strategy"] = strategy
             Edit.setIfUnset(&spec, "revisionHistoryLimit", 10)
             Edit.setIfUnset(&spec, "progressDeadlineSeconds", 600)
-            Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
+            Edit.editObject(&spec, "template", create: true, PodDefaults.applyToTemplate)
         }
     }
 
     static func replicaSet(_ object: inout JSONValue) {
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             Edit.setIfUnset(&spec, "replicas", 1)
-            Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
+            Edit.editObject(&spec, "template", create: true, PodDefaults.applyToTemplate)
         }
     }
 
     static func daemonSet(_ object: inout JSONValue) {
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             var strategy = spec["updateStrategy"]?.objectValue.map(JSONValue.object) ?? .object(JSONObject())
             Edit.setIfEmpty(&strategy, "type", "RollingUpdate")
             if strategy["type"] == "RollingUpdate" {
@@ -43,12 +43,12 @@ enum WorkloadDefaults {
             }
             spec["updateStrategy"] = strategy
             Edit.setIfUnset(&spec, "revisionHistoryLimit", 10)
-            Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
+            Edit.editObject(&spec, "template", create: true, PodDefaults.applyToTemplate)
         }
     }
 
     static func statefulSet(_ object: inout JSONValue) {
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             Edit.setIfEmpty(&spec, "podManagementPolicy", "OrderedReady")
             var strategy = spec["updateStrategy"]?.objectValue.map(JSONValue.object) ?? .object(JSONObject())
             if Edit.isUnset(strategy["type"]) || strategy["type"] == "" {
@@ -66,11 +66,11 @@ enum WorkloadDefaults {
             }
             Edit.setIfUnset(&spec, "replicas", 1)
             Edit.setIfUnset(&spec, "revisionHistoryLimit", 10)
-            Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
+            Edit.editObject(&spec, "template", create: true, PodDefaults.applyToTemplate)
             Edit.editEach(&spec, "volumeClaimTemplates") { claim in
                 Edit.setIfEmpty(&claim, "apiVersion", "v1")
                 Edit.setIfEmpty(&claim, "kind", "PersistentVolumeClaim")
-                Edit.editObject(&claim, "spec", VolumeDefaults.claimSpec)
+                Edit.editObject(&claim, "spec", create: true, VolumeDefaults.claimSpec)
                 var status = claim["status"]?.objectValue.map(JSONValue.object) ?? .object(JSONObject())
                 Edit.setIfEmpty(&status, "phase", "Pending")
                 claim["status"] = status
@@ -84,8 +84,9 @@ enum WorkloadDefaults {
             if (object[path: "spec", "selector"]?.objectValue ?? JSONObject()).isEmpty { object[path: "spec", "selector"] = labels }
             if (object[path: "metadata", "labels"]?.objectValue ?? JSONObject()).isEmpty { object[path: "metadata", "labels"] = labels }
         }
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             Edit.setIfUnset(&spec, "replicas", 1)
+            // The RC template is a pointer: only a present one is defaulted.
             Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
         }
     }
@@ -95,7 +96,7 @@ enum WorkloadDefaults {
            (object[path: "metadata", "labels"]?.objectValue ?? JSONObject()).isEmpty {
             object[path: "metadata", "labels"] = labels
         }
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             if Edit.isUnset(spec["completions"]) && Edit.isUnset(spec["parallelism"]) {
                 spec["completions"] = 1
                 spec["parallelism"] = 1
@@ -106,19 +107,19 @@ enum WorkloadDefaults {
             Edit.setIfUnset(&spec, "suspend", false)
             Edit.setIfUnset(&spec, "podReplacementPolicy", Edit.isUnset(spec["podFailurePolicy"]) ? "TerminatingOrFailed" : "Failed")
             Edit.setIfUnset(&spec, "manualSelector", false)
-            Edit.editObject(&spec, "template", PodDefaults.applyToTemplate)
+            Edit.editObject(&spec, "template", create: true, PodDefaults.applyToTemplate)
         }
     }
 
     /// A CronJob's job template gets pod defaults only: SetDefaults_Job applies to Jobs.
     static func cronJob(_ object: inout JSONValue) {
-        Edit.editObject(&object, "spec") { spec in
+        Edit.editObject(&object, "spec", create: true) { spec in
             Edit.setIfEmpty(&spec, "concurrencyPolicy", "Allow")
             Edit.setIfUnset(&spec, "suspend", false)
             Edit.setIfUnset(&spec, "successfulJobsHistoryLimit", 3)
             Edit.setIfUnset(&spec, "failedJobsHistoryLimit", 1)
-            Edit.editObject(&spec, "jobTemplate") { template in
-                Edit.editObject(&template, "spec") { Edit.editObject(&$0, "template", PodDefaults.applyToTemplate) }
+            Edit.editObject(&spec, "jobTemplate", create: true) { template in
+                Edit.editObject(&template, "spec", create: true) { Edit.editObject(&$0, "template", create: true, PodDefaults.applyToTemplate) }
             }
         }
     }

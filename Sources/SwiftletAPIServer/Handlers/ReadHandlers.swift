@@ -9,6 +9,7 @@ extension APIServer {
     func get(_ storage: ResourceStorage, namespace: String?, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let cached = try storage.get(namespace: namespace, name: name)
         if wantsTable(request) {
+            try checkIncludeObject(request)
             return .json(table(storage.info, [cached], revision: cached.revision, continueToken: nil, request: request))
         }
         return .json(bytes: cached.bytes)
@@ -49,6 +50,7 @@ extension APIServer {
         let continueToken = page.continueAfter.map { ContinueToken.encode(revision: page.revision, startAfter: $0) }
 
         if wantsTable(request) {
+            try checkIncludeObject(request)
             return .json(table(info, page.items, revision: page.revision, continueToken: continueToken, request: request))
         }
         // The list is assembled from the stored bytes: no object is decoded or re-encoded.
@@ -69,7 +71,14 @@ extension APIServer {
         TableConverter.table(
             group: info.group, resource: info.resource, objects: items.map { $0.object() },
             resourceVersion: String(revision), continueToken: continueToken,
-            includeObject: request.query["includeObject"] ?? "PartialObjectMetadata", now: config.clock())
+            includeObject: request.query["includeObject"] ?? "", now: config.clock())
+    }
+
+    /// Upstream refuses an `includeObject` it does not know before doing anything else.
+    func checkIncludeObject(_ request: HTTPRequest) throws(APIError) {
+        if let value = request.query["includeObject"], !TableConverter.acceptsIncludeObject(value) {
+            throw APIError.badRequest("unrecognized includeObject value: \"\(value)\"")
+        }
     }
 
     func watch(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
@@ -98,13 +107,18 @@ extension APIServer {
             }))
         }
         let asTable = wantsTable(request)
+        if asTable { try checkIncludeObject(request) }
         let timeout = Int(request.query["timeoutSeconds"] ?? "").flatMap { $0 > 0 ? $0 : nil }
         let now = config.clock
-        let includeObject = request.query["includeObject"] ?? "PartialObjectMetadata"
+        let includeObject = request.query["includeObject"] ?? ""
         let body = AsyncStream<[UInt8]> { continuation in
             let pump = Task {
+                // Column definitions go with the first Table event only, as upstream sends them.
+                var first = true
                 for await event in events {
-                    continuation.yield(Self.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject, now: now()))
+                    continuation.yield(Self.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject,
+                                                             headers: first, now: now()))
+                    if event.kind != .bookmark { first = false }
                 }
                 continuation.finish()
             }
@@ -122,13 +136,14 @@ extension APIServer {
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(body))
     }
 
-    static func encodeWatchEvent(_ event: WatchEvent, info: ResourceInfo, asTable: Bool, includeObject: String, now: Date) -> [UInt8] {
+    static func encodeWatchEvent(_ event: WatchEvent, info: ResourceInfo, asTable: Bool, includeObject: String,
+                                 headers: Bool, now: Date) -> [UInt8] {
         var out = Array(#"{"type":"\#(event.kind.rawValue)","object":"#.utf8)
         if let object = event.object {
             if asTable {
                 JSONWriter.write(TableConverter.table(group: info.group, resource: info.resource, objects: [object.object()],
                                                       resourceVersion: String(event.revision), continueToken: nil,
-                                                      includeObject: includeObject, now: now), into: &out)
+                                                      includeObject: includeObject, noHeaders: !headers, now: now), into: &out)
             } else {
                 out += object.bytes
             }

@@ -44,6 +44,11 @@ extension APIServer {
         guard object.objectValue != nil else {
             throw APIError.badRequest("Object 'Kind' is missing in '\(JSONWriter.string(object).prefix(200))'")
         }
+        for field in ["apiVersion", "kind"] {
+            if let value = object[field], value.stringValue == nil, !value.isNull {
+                throw APIError.badRequest("couldn't get version/kind; json parse error: json: cannot unmarshal \(value.typeName == "integer" ? "number" : value.typeName) into Go struct field .\(field) of type string")
+            }
+        }
         let directive = try fieldValidation(request)
         guard let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind) else { return [] }
         let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema)

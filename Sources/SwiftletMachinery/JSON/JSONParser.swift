@@ -135,7 +135,7 @@ private struct Parser {
         }
         while true {
             skipWhitespace()
-            array.append(try parseValue(depth: depth, path: path))
+            array.append(try parseValue(depth: depth, path: "\(path)[\(array.count)]"))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of JSON input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
