@@ -44,6 +44,10 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // Clients of the API: in-process and HTTPS transports, typed calls, shared informers,
+        // rate-limited work queues and the event recorder that controllers are built from.
+        .target(name: "SwiftletClient", dependencies: ["SwiftletMachinery", "SwiftletAPI", "SwiftletAPIServer"]),
+
         // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI",
@@ -56,6 +60,7 @@ let package = Package(
         .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
         .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
+        .testTarget(name: "SwiftletClientTests", dependencies: ["SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: ["SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage"]),
     ]
 )

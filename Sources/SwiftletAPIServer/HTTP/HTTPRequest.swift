@@ -9,6 +9,8 @@ public struct HTTPRequest: Sendable {
     public var query: QueryParameters
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Set when the body went past the server's limit and was dropped.
+    public var bodyTooLarge = false
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
         self.method = method

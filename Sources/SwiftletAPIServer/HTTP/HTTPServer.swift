@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SwiftletMachinery
 
 /// The HTTPS listener: TLS, HTTP/1.1 with keep-alive, one task per connection.
 ///
@@ -70,20 +71,26 @@ public final class HTTPServer: Sendable {
                     do {
                         var head: HTTPRequestHead?
                         var body: [UInt8] = []
+                        var tooLarge = false
                         for try await part in inbound {
                             switch part {
                             case .head(let h):
                                 head = h
                                 body = []
+                                tooLarge = false
                             case .body(var buffer):
-                                if body.count + buffer.readableBytes > Self.maxBodySize {
-                                    head = nil  // drop the request; the connection is closed below
-                                    break
+                                // Past the limit the rest is read and dropped, so the answer can still be sent.
+                                if tooLarge || body.count + buffer.readableBytes > Self.maxBodySize {
+                                    tooLarge = true
+                                    body = []
+                                } else {
+                                    body += buffer.readBytes(length: buffer.readableBytes) ?? []
                                 }
-                                body += buffer.readBytes(length: buffer.readableBytes) ?? []
                             case .end:
                                 if let h = head {
-                                    requestSink.yield(HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body))
+                                    var request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body)
+                                    request.bodyTooLarge = tooLarge
+                                    requestSink.yield(request)
                                 }
                                 head = nil
                             }
@@ -94,7 +101,10 @@ public final class HTTPServer: Sendable {
                 group.addTask {
                     for await request in requests {
                         let keepAlive = request.headers.first(name: "connection")?.lowercased() != "close"
-                        let response = await self.handler(request)
+                        let response = request.bodyTooLarge
+                            ? HTTPResponse.error(APIError(code: 413, reason: "RequestEntityTooLarge",
+                                                          message: "Request entity too large: limit is \(Self.maxBodySize)"))
+                            : await self.handler(request)
                         do {
                             try await Self.write(response, keepAlive: keepAlive, to: outbound)
                         } catch {

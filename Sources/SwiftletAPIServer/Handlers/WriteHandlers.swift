@@ -200,10 +200,12 @@ enum PatchType {
             switch self {
             case .json: return try JSONPatch.apply(patch, to: current)
             case .merge:
-                guard patch.objectValue != nil else { throw APIError.badRequest("error decoding patch: a merge patch must be a JSON object") }
+                try MergePatch.validate(patch)
                 return MergePatch.apply(patch, to: current)
             case .strategic:
-                guard patch.objectValue != nil else { throw APIError.badRequest("error decoding patch: a strategic merge patch must be a JSON object") }
+                if patch.objectValue == nil, !patch.isNull {
+                    throw APIError.badRequest("json: cannot unmarshal \(patch.typeName == "integer" ? "number" : patch.typeName) into Go value of type map[string]interface {}")
+                }
                 let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind)
                 return try StrategicMergePatch.apply(patch, to: current, schema: schema)
             }
