@@ -61,6 +61,9 @@ let package = Package(
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
         .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
         .testTarget(name: "SwiftletClientTests", dependencies: ["SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
-        .testTarget(name: "SwiftletAPIServerTests", dependencies: ["SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage"]),
+        .testTarget(name: "SwiftletAPIServerTests", dependencies: [
+            "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage",
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
     ]
 )

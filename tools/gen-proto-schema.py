@@ -11,8 +11,9 @@ for every message reachable from the kinds Swiftlet serves:
   the JSON name, `,inline` embedding (Volume's VolumeSource members sit beside `name`), and
   whether a zero value is dropped. Go clients write every non-pointer scalar field, even when
   empty, so `omitempty` on a non-pointer field is what keeps `namespace: ""` or
-  `restartPolicy: ""` out of the stored object (defaulting treats those as set). Pointer
-  fields are written only when set, so their zero values (`replicas: 0`) are kept.
+  `restartPolicy: ""` out of the stored object (defaulting treats those as set), and
+  `omitzero` keeps an unset creationTimestamp out. Pointer fields are written only when set,
+  so their zero values (`replicas: 0`) are kept.
   Fields are listed in Go struct order, which is the order Go's JSON writes them.
 
 Usage (both sources may be checkouts, or git repositories read at --ref):
@@ -99,7 +100,7 @@ def parse_proto(text):
 
 
 def parse_go_structs(text):
-    """{struct name: [(proto number, json name, omitempty, inline, pointer)]} in field order."""
+    """{struct name: [(proto number, json name, options, pointer)]} in field order."""
     structs = {}
     for m in re.finditer(r"^type (\w+) struct \{\n(.*?)^\}", text, flags=re.S | re.M):
         fields = []
@@ -115,8 +116,7 @@ def parse_go_structs(text):
             options = js.group(1).split(",")
             decl = line[:tag.start()].split()
             go_type = decl[-1] if decl else ""
-            fields.append((int(proto.group(1)), options[0], "omitempty" in options[1:],
-                           "inline" in options[1:], go_type.startswith("*")))
+            fields.append((int(proto.group(1)), options[0], set(options[1:]), go_type.startswith("*")))
         structs[m.group(1)] = fields
     return structs
 
@@ -188,11 +188,12 @@ class Builder:
         go = self.packages.struct(package, name)
         fields = []
         seen = set()
-        for number, json_name, omitempty, inline, pointer in go:
+        for number, json_name, options, pointer in go:
             if number not in proto:
                 sys.exit("%s: Go field %d (%s) is not in the proto" % (full, number, json_name))
             seen.add(number)
             proto_name, label, ftype = proto[number]
+            inline = "inline" in options
             if json_name == "-":
                 self.warnings.append("%s.%s: not in JSON; skipped" % (name, proto_name))
                 continue
@@ -211,9 +212,14 @@ class Builder:
             if inline:
                 if not kind.isdigit():
                     sys.exit("%s.%s: inline field of kind %s" % (full, proto_name, kind))
-                flags += "^"
-            elif omitempty and not pointer and kind in SCALARS.values():
-                flags += "?"
+                flags = "^"
+            elif "omitzero" in options and not pointer:
+                # The decoder knows the zero value of scalars and of times only.
+                if kind not in list(SCALARS.values()) + ["t", "m"]:
+                    sys.exit("%s.%s: omitzero on a field of kind %s" % (full, proto_name, kind))
+                flags = "?"
+            elif "omitempty" in options and not pointer and kind in SCALARS.values():
+                flags = "?"
             fields.append("%d=%s:%s%s" % (number, "" if inline else json_name, kind, flags))
         missing = sorted(set(proto) - seen)
         if missing:
@@ -248,8 +254,9 @@ def main():
 // its name, then its fields in Go struct order as number=jsonName:kind. A kind is s string,
 // b bool, i int32, l int64, y bytes, t Time, m MicroTime, q Quantity, n IntOrString,
 // j raw JSON (RawExtension, FieldsV1), or a message number; *X is repeated X,
-// %%X a map from string to X. Suffix ? drops a zero value (non-pointer omitempty); ^ inlines
-// the message's members into the enclosing object (its JSON name is empty).
+// %%X a map from string to X. Suffix ? drops a zero value ("", 0, false, a zero time: Go's
+// omitempty on non-pointer scalars, omitzero); ^ inlines the message's members into the
+// enclosing object (its JSON name is empty).
 
 extension KubernetesProtobuf {
     static let data = #"""

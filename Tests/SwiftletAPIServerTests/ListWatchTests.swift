@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Testing
 import SwiftletMachinery
+import SwiftletStorage
 @testable import SwiftletAPIServer
 
 @Suite struct ListWatchTests {
@@ -85,7 +86,11 @@ import SwiftletMachinery
     }
 
     @Test func watchFromBeforeTheWindowIsExpired() async throws {
-        let t = try TestServer()
+        // A server started on a store with history keeps events only from its start.
+        let first = try TestServer()
+        _ = await first.request(.POST, cms, body: TestServer.configMap("a"))
+        first.server.shutdown()
+        let t = try TestServer(store: first.store)
         let stream = await t.watch(cms + "?watch=true&resourceVersion=1")
         let events = await nextEvents(stream, count: 1)
         #expect(events.first?["type"] == "ERROR")

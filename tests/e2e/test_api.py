@@ -234,3 +234,28 @@ def test_restart_keeps_objects_with_same_uid_and_version(workdir):
         assert second["spec"]["clusterIP"] != before["svc"]["spec"]["clusterIP"]
     finally:
         server.stop()
+
+
+def test_typed_create_commands_send_protobuf(kubectl, ns):
+    """kubectl's `create` generators use typed clients, which send protobuf bodies."""
+    out = kubectl("create", "configmap", "made-by-create", "-n", ns, "--from-literal=greeting=hello")
+    assert "configmap/made-by-create created" in out
+    cm = json.loads(kubectl("get", "cm", "made-by-create", "-n", ns, "-o", "json"))
+    assert cm["data"] == {"greeting": "hello"}
+
+    kubectl("create", "deployment", "made-by-create", "-n", ns, "--image=nginx:1.17-alpine", "--replicas=2")
+    deploy = json.loads(kubectl("get", "deploy", "made-by-create", "-n", ns, "-o", "json"))
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.17-alpine"
+    # Defaults apply to protobuf bodies as to JSON ones.
+    assert deploy["spec"]["template"]["spec"]["restartPolicy"] == "Always"
+    assert deploy["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
+
+    name = "e2e-created-" + ns.split("-")[-1]
+    kubectl("create", "namespace", name)
+    assert json.loads(kubectl("get", "ns", name, "-o", "json"))["status"]["phase"] == "Active"
+
+    secret = kubectl.run("create", "secret", "generic", "s1", "-n", ns, "--from-literal=password=p4ss")
+    assert secret.returncode == 0
+    data = json.loads(kubectl("get", "secret", "s1", "-n", ns, "-o", "json"))["data"]
+    assert data == {"password": "cDRzcw=="}

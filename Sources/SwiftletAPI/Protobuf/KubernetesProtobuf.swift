@@ -62,7 +62,8 @@ public enum KubernetesProtobuf {
         result["kind"] = .string(kind)
         do {
             let decoder = ProtobufJSONDecoder(table: table)
-            for (key, value) in try decoder.object(type, [envelope.raw], in: ProtobufReader(envelope.raw)) {
+            // The root reader only anchors the depth count; the object is read from `raw`.
+            for (key, value) in try decoder.object(type, [envelope.raw], in: ProtobufReader([])) {
                 result[key] = value
             }
         } catch {
@@ -72,7 +73,7 @@ public enum KubernetesProtobuf {
     }
 
     /// The envelope's fields; contentEncoding and contentType are read past, as upstream does.
-    struct Envelope {
+    private struct Envelope {
         var apiVersion = ""
         var kind = ""
         var raw: ArraySlice<UInt8> = []

@@ -3,16 +3,17 @@
 //
 // The first line maps apiVersion/Kind to a message. Then one message per line, numbered from 0:
 // its name, then its fields in Go struct order as number=jsonName:kind. A kind is s string,
-// b bool, i int32, l int64, y bytes, t Time, m MicroTime, d Duration, q Quantity,
-// n IntOrString, j raw JSON (RawExtension, FieldsV1), or a message number; *X is repeated X,
-// %X a map from string to X. Suffix ? drops a zero value (non-pointer omitempty); ^ inlines
-// the message's members into the enclosing object (its JSON name is empty).
+// b bool, i int32, l int64, y bytes, t Time, m MicroTime, q Quantity, n IntOrString,
+// j raw JSON (RawExtension, FieldsV1), or a message number; *X is repeated X,
+// %X a map from string to X. Suffix ? drops a zero value ("", 0, false, a zero time: Go's
+// omitempty on non-pointer scalars, omitzero); ^ inlines the message's members into the
+// enclosing object (its JSON name is empty).
 
 extension KubernetesProtobuf {
     static let data = #"""
 v1/Namespace=0 v1/Node=7 v1/Pod=25 v1/Service=151 v1/Endpoints=161 v1/ConfigMap=166 v1/Secret=167 v1/Event=168 v1/ServiceAccount=171 v1/ReplicationController=172 v1/Binding=177 apps/v1/Deployment=178 apps/v1/ReplicaSet=184 apps/v1/DaemonSet=188 apps/v1/StatefulSet=194 apps/v1/ControllerRevision=206 discovery.k8s.io/v1/EndpointSlice=207 coordination.k8s.io/v1/Lease=214 autoscaling/v1/Scale=216 autoscaling/v2/HorizontalPodAutoscaler=219 batch/v1/Job=242 batch/v1/CronJob=253 policy/v1/Eviction=257 events.k8s.io/v1/Event=260 apps/v1/DeleteOptions=258 autoscaling/v1/DeleteOptions=258 autoscaling/v2/DeleteOptions=258 batch/v1/DeleteOptions=258 coordination.k8s.io/v1/DeleteOptions=258 discovery.k8s.io/v1/DeleteOptions=258 events.k8s.io/v1/DeleteOptions=258 meta.k8s.io/v1/DeleteOptions=258 policy/v1/DeleteOptions=258 v1/DeleteOptions=258
 Namespace 1=metadata:1 2=spec:4 3=status:5
-ObjectMeta 1=name:s? 2=generateName:s? 3=namespace:s? 4=selfLink:s? 5=uid:s? 6=resourceVersion:s? 7=generation:l? 8=creationTimestamp:t 9=deletionTimestamp:t 10=deletionGracePeriodSeconds:l 11=labels:%s 12=annotations:%s 13=ownerReferences:*2 14=finalizers:*s 17=managedFields:*3
+ObjectMeta 1=name:s? 2=generateName:s? 3=namespace:s? 4=selfLink:s? 5=uid:s? 6=resourceVersion:s? 7=generation:l? 8=creationTimestamp:t? 9=deletionTimestamp:t 10=deletionGracePeriodSeconds:l 11=labels:%s 12=annotations:%s 13=ownerReferences:*2 14=finalizers:*s 17=managedFields:*3
 OwnerReference 5=apiVersion:s 1=kind:s 3=name:s 4=uid:s 6=controller:b 7=blockOwnerDeletion:b
 ManagedFieldsEntry 1=manager:s? 2=operation:s? 3=apiVersion:s? 4=time:t 6=fieldsType:s? 7=fieldsV1:j 8=subresource:s?
 NamespaceSpec 1=finalizers:*s

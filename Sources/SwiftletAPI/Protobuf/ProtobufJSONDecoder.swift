@@ -8,11 +8,14 @@ struct ProtobufJSONDecoder {
     /// What one field has collected so far. A field may occur several times on the wire:
     /// scalars keep the last value, lists and maps accumulate, and a non-repeated message keeps
     /// every occurrence, because protobuf merges them (Go decodes each into the same struct).
-    private enum Slot {
-        case scalar(JSONValue)
-        case parts([ArraySlice<UInt8>])
-        case list([JSONValue])
-        case map(JSONObject)
+    /// Kept in an array and mutated in place, so a long list is never copied while it grows.
+    private struct Slot {
+        var present = false
+        var scalar: JSONValue = .null
+        var parts: [ArraySlice<UInt8>] = []
+        var items: [JSONValue] = []
+        var mapKeys: [String] = []
+        var mapValues: [String: JSONValue] = [:]
     }
 
     /// The message numbered `type`, given as the parts to merge (usually one).
@@ -20,7 +23,7 @@ struct ProtobufJSONDecoder {
         let message = table.messages[type]
         // Where this message's own fields are decoded from, so they nest one level deeper.
         let level = try parent.nested([])
-        var slots = [Slot?](repeating: nil, count: message.fields.count)
+        var slots = [Slot](repeating: Slot(), count: message.fields.count)
         for part in parts {
             var reader = try parent.nested(part)
             while !reader.isAtEnd {
@@ -30,45 +33,40 @@ struct ProtobufJSONDecoder {
                     continue
                 }
                 let field = message.fields[position]
-                // Taken out of the array first, so appending does not copy what it holds.
-                let slot = slots[position]
-                slots[position] = nil
-                switch (field.shape, slot) {
-                case (.single, _) where field.value.isScalar:
-                    slots[position] = .scalar(try scalar(field, wireType, &reader))
-                case (.single, .parts(var list)?):
-                    list.append(try payload(field, wireType, &reader))
-                    slots[position] = .parts(list)
-                case (.single, _):
-                    slots[position] = .parts([try payload(field, wireType, &reader)])
-                case (.repeated, let slot):
-                    var items: [JSONValue] = if case .list(let items)? = slot { items } else { [] }
-                    try appendElements(field, wireType, &reader, to: &items)
-                    slots[position] = .list(items)
-                case (.map, let slot):
-                    var map: JSONObject = if case .map(let map)? = slot { map } else { JSONObject() }
+                slots[position].present = true
+                switch field.shape {
+                case .single where field.value.isScalar:
+                    slots[position].scalar = try scalar(field, wireType, &reader)
+                case .single:
+                    slots[position].parts.append(try payload(field, wireType, &reader))
+                case .repeated:
+                    try appendElements(field, wireType, &reader, to: &slots[position].items)
+                case .map:
                     let (key, value) = try entry(field, try payload(field, wireType, &reader), in: reader)
-                    map[key] = value
-                    slots[position] = .map(map)
+                    if slots[position].mapValues.updateValue(value, forKey: key) == nil { slots[position].mapKeys.append(key) }
                 }
             }
         }
 
         var result = JSONObject()
-        for (field, slot) in zip(message.fields, slots) {
-            switch slot {
-            case nil: continue
-            case .scalar(let value)?:
-                if field.omitZero && value.isGoZero { continue }
-                result[field.name] = value
-            case .parts(let parts)?:
+        for (field, slot) in zip(message.fields, slots) where slot.present {
+            switch field.shape {
+            case .single where field.value.isScalar:
+                if field.omitZero && slot.scalar.isGoZero { continue }
+                result[field.name] = slot.scalar
+            case .single:
                 if field.inline, case .message(let inner) = field.value {
-                    for (key, value) in try object(inner, parts, in: level) { result[key] = value }
+                    for (key, value) in try object(inner, slot.parts, in: level) { result[key] = value }
                 } else {
-                    result[field.name] = try value(field.value, parts, in: level)
+                    let decoded = try value(field.value, slot.parts, in: level)
+                    if field.omitZero && decoded.isGoZero { continue }
+                    result[field.name] = decoded
                 }
-            case .list(let items)?: result[field.name] = .array(items)
-            case .map(let map)?: result[field.name] = .object(map)
+            case .repeated: result[field.name] = .array(slot.items)
+            case .map:
+                var map = JSONObject()
+                for key in slot.mapKeys { map[key] = slot.mapValues[key] }
+                result[field.name] = .object(map)
             }
         }
         return result
@@ -123,7 +121,8 @@ struct ProtobufJSONDecoder {
         return (key, try self.value(field.value, [], in: reader))
     }
 
-    /// A length-delimited value of any kind but the numbers, from the parts protobuf merges.
+    /// A length-delimited value from the parts protobuf merges. Numbers come here only as the
+    /// zero value of a map entry that left its value out.
     private func value(_ kind: ProtobufTable.Value, _ parts: [ArraySlice<UInt8>],
                        in parent: ProtobufReader) throws(ProtobufError) -> JSONValue {
         switch kind {
@@ -173,7 +172,7 @@ struct ProtobufJSONDecoder {
 }
 
 extension ProtobufTable.Value {
-    var isNumber: Bool {
+    fileprivate var isNumber: Bool {
         switch self {
         case .bool, .int32, .int64: return true
         default: return false
@@ -181,13 +180,14 @@ extension ProtobufTable.Value {
     }
 
     /// Decoded on the spot rather than collected as parts to merge.
-    var isScalar: Bool { isNumber || self == .string || self == .bytes }
+    fileprivate var isScalar: Bool { isNumber || self == .string || self == .bytes }
 }
 
 extension JSONValue {
-    /// What `omitempty` drops: "", 0 and false.
-    var isGoZero: Bool {
+    /// What `omitempty` drops: "", 0 and false; and what `omitzero` drops of a time: null.
+    fileprivate var isGoZero: Bool {
         switch self {
+        case .null: return true
         case .string(let s): return s.isEmpty
         case .int(let i): return i == 0
         case .bool(let b): return !b

@@ -21,7 +21,8 @@ final class ProtobufTable: Sendable {
         var name: String
         var value: Value
         var shape: Shape
-        /// A non-pointer `omitempty` scalar: Go clients always send it, Go's JSON drops its zero.
+        /// Go clients always send this field, and Go's JSON drops its zero value: a non-pointer
+        /// `omitempty` scalar, or an `omitzero` time.
         var omitZero = false
         /// An embedded struct whose members Go's JSON writes into the enclosing object.
         var inline = false

@@ -21,7 +21,7 @@ extension APIServer {
         if let text = request.query["labelSelector"], !text.isEmpty {
             let selector: LabelSelector
             do { selector = try LabelSelector.parse(text) } catch {
-                throw APIError.badRequest("unable to parse requirement: \(error)")
+                throw APIError.badRequest("\(error)")
             }
             filter.labelSelector = { selector.matches($0) }
         }

@@ -24,13 +24,6 @@ struct ServiceStrategy: ResourceStrategy {
         for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] where object[path: "spec", field] == nil {
             object[path: "spec", field] = old[path: "spec", field]
         }
-        let oldIP = old[path: "spec", "clusterIP"]?.stringValue ?? ""
-        let newIP = object[path: "spec", "clusterIP"]?.stringValue ?? ""
-        if oldIP != newIP, !oldIP.isEmpty {
-            throw APIError.invalid(group: "", kind: "Service", name: name, errors: [
-                .invalid("spec.clusterIPs[0]", .string(newIP), "may not change once set"),
-            ])
-        }
         var allocated: [() -> Void] = []
         do throws(APIError) {
             try allocateNodePorts(&object, old: old, name: name, context: context, undo: &allocated)
@@ -82,12 +75,7 @@ struct ServiceStrategy: ResourceStrategy {
             ip = requested
             undo.append { context.allocators.clusterIPs.release(ip) }
         }
-        object[path: "spec", "clusterIP"] = .string(ip)
-        object[path: "spec", "clusterIPs"] = [.string(ip)]
-        if ip != "None" || object[path: "spec", "ipFamilies"] == nil {
-            object[path: "spec", "ipFamilies"] = ["IPv4"]
-        }
-        if object[path: "spec", "ipFamilyPolicy"] == nil { object[path: "spec", "ipFamilyPolicy"] = "SingleStack" }
+        Defaulter.assignClusterIP(ip, to: &object)
     }
 
     private func allocateNodePorts(_ object: inout JSONValue, old: JSONValue?, name: String, context: StrategyContext, undo: inout [() -> Void]) throws(APIError) {

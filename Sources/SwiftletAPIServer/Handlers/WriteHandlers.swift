@@ -16,6 +16,13 @@ extension APIServer {
     /// Decodes a JSON request body, applying the request's field validation to it.
     func decodeBody(_ request: HTTPRequest, info: ResourceInfo) throws(APIError) -> (JSONValue, [String]) {
         let contentType = request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if contentType == KubernetesProtobuf.mediaType {
+            // Typed Go clients (kubectl create namespace/configmap/deployment…) send protobuf.
+            // It cannot carry unknown or duplicate fields, so upstream skips field validation.
+            _ = try fieldValidation(request)
+            let object = try KubernetesProtobuf.decode(request.body, defaultAPIVersion: info.apiVersion, defaultKind: info.kind)
+            return (object, [])
+        }
         guard contentType.isEmpty || contentType == "application/json" || contentType == "*/*" else {
             throw APIError.unsupportedMediaType(contentType)
         }

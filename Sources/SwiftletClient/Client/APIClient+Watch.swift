@@ -9,12 +9,10 @@ extension APIClient {
     /// revision is gone and only a relist can catch up. To stop watching, cancel the task
     /// that iterates the stream. Bookmarks are asked for, so a quiet watch still advances.
     public func watch(_ resource: ResourceInfo, namespace: String? = nil, labelSelector: String? = nil,
-                      fieldSelector: String? = nil, resourceVersion: String,
-                      timeoutSeconds: Int? = nil) async throws(APIError) -> AsyncStream<WatchedEvent> {
+                      fieldSelector: String? = nil, resourceVersion: String) async throws(APIError) -> AsyncStream<WatchedEvent> {
         var path = ResourcePath(resource: resource, namespace: namespace)
         path.query = [("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true")]
             + Self.selectorQuery(labelSelector: labelSelector, fieldSelector: fieldSelector)
-        if let timeoutSeconds { path.query.append(("timeoutSeconds", String(timeoutSeconds))) }
         let response = await send(.GET, path)
         switch response.body {
         case .bytes(let bytes):

@@ -16,9 +16,8 @@ public final class APIClient: Sendable {
         self.transport = transport
     }
 
-    public func get(_ resource: ResourceInfo, namespace: String? = nil, name: String,
-                    subresource: String? = nil) async throws(APIError) -> JSONValue {
-        try await object(.GET, ResourcePath(resource: resource, namespace: namespace, name: name, subresource: subresource))
+    public func get(_ resource: ResourceInfo, namespace: String? = nil, name: String) async throws(APIError) -> JSONValue {
+        try await object(.GET, ResourcePath(resource: resource, namespace: namespace, name: name))
     }
 
     public func list(_ resource: ResourceInfo, namespace: String? = nil, labelSelector: String? = nil,

@@ -13,9 +13,12 @@ struct EventRecord: Sendable {
     var type: EventType
     var reason: String
     var message: String
+    /// Wall time, for the Event's timestamps.
     var time: Date
+    /// Monotonic time, for the aggregation window.
+    var elapsed: Duration
 
-    init(object: JSONValue, type: EventType, reason: String, message: String, time: Date) {
+    init(object: JSONValue, type: EventType, reason: String, message: String, time: Date, elapsed: Duration) {
         var reference = JSONValue.object(JSONObject())
         reference["kind"] = object["kind"]
         reference["namespace"] = object[path: "metadata", "namespace"]
@@ -28,6 +31,7 @@ struct EventRecord: Sendable {
         self.reason = reason
         self.message = message
         self.time = time
+        self.elapsed = elapsed
     }
 
     var objectName: String { involvedObject["name"]?.stringValue ?? "" }

@@ -43,7 +43,9 @@ public final class EventRecorder: Sendable {
     /// Records that `reason` happened to `object` (as read from the API: it needs kind,
     /// apiVersion and metadata). Never waits and never fails.
     public func event(_ object: JSONValue, type: EventType, reason: String, message: String) {
-        jobs.yield(.record(EventRecord(object: object, type: type, reason: reason, message: message, time: clock.now)))
+        let record = EventRecord(object: object, type: type, reason: reason, message: message,
+                                 time: clock.now, elapsed: clock.elapsed)
+        jobs.yield(.record(record))
     }
 
     /// Waits until everything recorded before this call has been written (or given up on).

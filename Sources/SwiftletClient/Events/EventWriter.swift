@@ -13,7 +13,7 @@ struct EventWriter {
         var name: String
         var namespace: String
         var count: Int64
-        var lastTimestamp: Date
+        var lastSeen: Duration
     }
 
     let client: APIClient
@@ -36,12 +36,12 @@ struct EventWriter {
 
     mutating func write(_ record: EventRecord) async {
         let key = record.aggregationKey(source: source)
-        if let previous = seen[key], record.time < previous.lastTimestamp.adding(window) {
+        if let previous = seen[key], record.elapsed < previous.lastSeen + window {
             let count = previous.count + 1
             let patch: JSONValue = ["count": .int(count), "lastTimestamp": .string(RFC3339.string(from: record.time))]
             do {
                 _ = try await client.patch(Resources.events, namespace: previous.namespace, name: previous.name, .merge(patch))
-                seen[key] = Seen(name: previous.name, namespace: previous.namespace, count: count, lastTimestamp: record.time)
+                seen[key] = Seen(name: previous.name, namespace: previous.namespace, count: count, lastSeen: record.elapsed)
                 return
             } catch where error.code == 404 {
                 // The Event expired or was deleted: start a new one.
@@ -54,7 +54,7 @@ struct EventWriter {
         do {
             let created = try await client.create(Resources.events, namespace: record.namespace, event)
             remember(key, Seen(name: created[path: "metadata", "name"]?.stringValue ?? "", namespace: record.namespace,
-                               count: 1, lastTimestamp: record.time))
+                               count: 1, lastSeen: record.elapsed))
         } catch {
             log("event \(record.reason) for \(record.namespace)/\(record.objectName) not written: \(error.message)")
         }
@@ -84,7 +84,7 @@ struct EventWriter {
     private mutating func remember(_ key: [String], _ entry: Seen) {
         seen[key] = entry
         guard seen.count > maxRemembered else { return }
-        let oldestFirst = seen.sorted { $0.value.lastTimestamp < $1.value.lastTimestamp }
+        let oldestFirst = seen.sorted { $0.value.lastSeen < $1.value.lastSeen }
         for (key, _) in oldestFirst.prefix(seen.count - maxRemembered * 3 / 4) { seen[key] = nil }
     }
 }

@@ -149,19 +149,23 @@ public final class SharedInformer: Sendable {
                 failures += 1
                 log("informer \(resource.qualifiedResource): \(error.message); relisting (attempt \(failures))")
                 let delay = Duration.seconds(min(30, 1 << min(failures - 1, 5)))
-                do { try await clock.sleep(until: clock.now.adding(delay)) } catch { return }
+                do { try await clock.sleep(for: delay) } catch { return }
             }
         }
     }
 
     /// Watches, resuming after each closed watch, until the start revision has expired
-    /// (return: relist) or the server reports an error (throw).
+    /// (return: relist) or the server reports an error (throw). A watch that closes before
+    /// delivering anything counts as an error, so a server that keeps closing watches at once
+    /// is retried with backoff instead of in a tight loop.
     private func watch(from listVersion: String) async throws(APIError) {
         var resourceVersion = listVersion
         while !Task.isCancelled {
             let events = try await client.watch(resource, namespace: namespace, labelSelector: labelSelector,
                                                 resourceVersion: resourceVersion)
+            var delivered = false
             for await event in events {
+                delivered = true
                 switch event.type {
                 case .added, .modified, .deleted:
                     apply(event)
@@ -173,6 +177,9 @@ public final class SharedInformer: Sendable {
                     throw event.error ?? APIError.internalError("watch error")
                 }
                 if let version = event.resourceVersion { resourceVersion = version }
+            }
+            if !delivered, !Task.isCancelled {
+                throw APIError(code: 503, reason: "ServiceUnavailable", message: "watch closed without delivering an event")
             }
         }
     }

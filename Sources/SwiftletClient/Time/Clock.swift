@@ -4,30 +4,34 @@ import Foundation
 /// decide when time passes: a backoff of 16 minutes is tested by advancing a `ManualClock`,
 /// not by waiting.
 ///
-/// Wall-clock `Date`s rather than monotonic instants, because the same clock stamps Events'
-/// timestamps; a wall-clock step only shifts pending delays, as it does in client-go.
+/// Two scales: wall-clock `now` for the timestamps written into objects, and a monotonic
+/// `elapsed` (from an arbitrary origin) for delays, which a wall-clock step must not stretch
+/// and which a manual clock moves exactly.
 public protocol Clock: Sendable {
     var now: Date { get }
-    /// Returns once `now` has reached `deadline`; throws `CancellationError` if the task is
+    var elapsed: Duration { get }
+    /// Returns once `elapsed` has reached `deadline`; throws `CancellationError` if the task is
     /// cancelled first.
-    func sleep(until deadline: Date) async throws
+    func sleep(until deadline: Duration) async throws
+}
+
+extension Clock {
+    public func sleep(for duration: Duration) async throws {
+        try await sleep(until: elapsed + duration)
+    }
 }
 
 /// The real time.
 public struct SystemClock: Clock {
+    private static let origin = ContinuousClock.now
+
     public init() {}
 
     public var now: Date { Date() }
 
-    public func sleep(until deadline: Date) async throws {
-        let seconds = deadline.timeIntervalSinceNow
-        if seconds > 0 { try await Task.sleep(for: .seconds(seconds)) }
-        try Task.checkCancellation()
-    }
-}
+    public var elapsed: Duration { ContinuousClock.now - Self.origin }
 
-extension Date {
-    func adding(_ duration: Duration) -> Date {
-        addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    public func sleep(until deadline: Duration) async throws {
+        try await Task.sleep(until: Self.origin + deadline, clock: .continuous)
     }
 }

@@ -2,43 +2,49 @@ import Foundation
 import Synchronization
 
 /// A clock that moves only when told to, for tests. `advance(by:)` wakes every sleeper whose
-/// deadline it passes, in deadline order.
+/// deadline it reaches, in deadline order.
 public final class ManualClock: Clock {
     private struct Sleeper {
-        var deadline: Date
+        var deadline: Duration
         var continuation: CheckedContinuation<Void, any Error>
     }
 
     private struct State {
-        var now: Date
+        var elapsed: Duration = .zero
         var sleepers: [Int: Sleeper] = [:]
         var nextID = 0
     }
 
-    private let state: Mutex<State>
+    private let start: Date
+    private let state = Mutex(State())
 
-    public init(now: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        state = Mutex(State(now: now))
+    public init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        self.start = start
     }
 
-    public var now: Date { state.withLock { $0.now } }
+    public var now: Date {
+        let elapsed = self.elapsed.components
+        return start.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+    }
 
-    /// How many tasks are asleep on this clock: lets a test wait until a worker has reached
+    public var elapsed: Duration { state.withLock { $0.elapsed } }
+
+    /// How many tasks are asleep on this clock: lets a test wait until a task has reached
     /// its sleep before advancing past it.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
     public func advance(by duration: Duration) {
         let due = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
-            s.now = s.now.adding(duration)
-            let now = s.now
-            let ready = s.sleepers.filter { $0.value.deadline <= now }.sorted { $0.value.deadline < $1.value.deadline }
+            s.elapsed += duration
+            let elapsed = s.elapsed
+            let ready = s.sleepers.filter { $0.value.deadline <= elapsed }.sorted { $0.value.deadline < $1.value.deadline }
             for (id, _) in ready { s.sleepers[id] = nil }
             return ready.map(\.value.continuation)
         }
         for continuation in due { continuation.resume() }
     }
 
-    public func sleep(until deadline: Date) async throws {
+    public func sleep(until deadline: Duration) async throws {
         let id = state.withLock { s -> Int in
             s.nextID += 1
             return s.nextID
@@ -46,7 +52,7 @@ public final class ManualClock: Clock {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let resumeNow = state.withLock { s -> Bool in
-                    if s.now >= deadline || Task.isCancelled { return true }
+                    if s.elapsed >= deadline || Task.isCancelled { return true }
                     s.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
                     return false
                 }

@@ -1,11 +1,9 @@
-import Foundation
-
 /// Keys waiting for a deadline before they enter a work queue, earliest first. A key waits
 /// at most once: asking again for a later time changes nothing, for an earlier time moves it
 /// up (client-go's delaying queue does the same, so a burst of `addAfter`s is one add).
 struct DelayedKeys<Key: Hashable> {
     private struct Entry {
-        var deadline: Date
+        var deadline: Duration
         var sequence: Int
         var key: Key
 
@@ -17,15 +15,15 @@ struct DelayedKeys<Key: Hashable> {
     /// A binary min-heap. Entries superseded by an earlier deadline stay until popped and are
     /// skipped then, which keeps every operation O(log n).
     private var heap: [Entry] = []
-    private var deadlines: [Key: Date] = [:]
+    private var deadlines: [Key: Duration] = [:]
     private var sequence = 0
 
     var isEmpty: Bool { deadlines.isEmpty }
 
     /// The earliest deadline, possibly of a superseded entry: waking for it is harmless.
-    var earliest: Date? { heap.first?.deadline }
+    var earliest: Duration? { heap.first?.deadline }
 
-    mutating func insert(_ key: Key, at deadline: Date) {
+    mutating func insert(_ key: Key, at deadline: Duration) {
         if let existing = deadlines[key], existing <= deadline { return }
         deadlines[key] = deadline
         sequence += 1
@@ -34,7 +32,7 @@ struct DelayedKeys<Key: Hashable> {
     }
 
     /// Removes and returns the keys due at `now`, in deadline order.
-    mutating func popDue(now: Date) -> [Key] {
+    mutating func popDue(now: Duration) -> [Key] {
         var due: [Key] = []
         while let top = heap.first, top.deadline <= now {
             popTop()

@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// A work queue of keys with client-go's guarantees, which controllers rely on:
@@ -24,7 +23,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         var nextGetterID = 0
         var delayed = DelayedKeys<Key>()
         var backoff: ItemBackoff<Key>
-        var wake: (at: Date, generation: Int)?
+        var wake: (at: Duration, generation: Int)?
         var wakeGeneration = 0
         var wakeTask: Task<Void, Never>?
         var shuttingDown = false
@@ -44,7 +43,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     }
 
     private let state: Mutex<State>
-    public let clock: any Clock
+    private let clock: any Clock
 
     public init(clock: any Clock = SystemClock(), backoff: ItemBackoff<Key> = ItemBackoff()) {
         self.clock = clock
@@ -59,7 +58,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     /// Adds `key` once `delay` has passed on the clock.
     public func addAfter(_ key: Key, _ delay: Duration) {
         guard delay > .zero else { return add(key) }
-        let deadline = clock.now.adding(delay)
+        let deadline = clock.elapsed + delay
         state.withLock { s in
             guard !s.shuttingDown else { return }
             s.delayed.insert(key, at: deadline)
@@ -179,7 +178,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     /// once, without waiting for the timer task to run.
     private func promoteDue(_ s: inout State) -> [Handout] {
         guard !s.delayed.isEmpty else { return [] }
-        let handouts = s.delayed.popDue(now: clock.now).compactMap { Self.insert($0, into: &s) }
+        let handouts = s.delayed.popDue(now: clock.elapsed).compactMap { Self.insert($0, into: &s) }
         scheduleWake(&s)
         return handouts
     }

@@ -93,6 +93,9 @@ private struct Parser {
         guard depth <= maxDepth else { throw fail("exceeded max depth") }
         index += 1
         var object = JSONObject()
+        // Small objects check for duplicates by scanning; large ones (a hostile body with
+        // thousands of labels) switch to a set, so parsing stays linear.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -110,7 +113,14 @@ private struct Parser {
             skipWhitespace()
             let childPath = path.isEmpty ? key : path + "." + key
             let value = try parseValue(depth: depth, path: childPath)
-            if object.index(of: key) != nil {
+            let isDuplicate: Bool
+            if seen != nil {
+                isDuplicate = !seen!.insert(key).inserted
+            } else {
+                isDuplicate = object.index(of: key) != nil
+                if object.count >= 32 { seen = Set(object.keys); seen!.insert(key) }
+            }
+            if isDuplicate {
                 duplicates.append(childPath)
                 object[key] = value
             } else {
