@@ -48,9 +48,19 @@ let package = Package(
         // rate-limited work queues and the event recorder that controllers are built from.
         .target(name: "SwiftletClient", dependencies: ["SwiftletMachinery", "SwiftletAPI", "SwiftletAPIServer"]),
 
+        // The control loops: ReplicaSet, Deployment, garbage collector, namespaces... one folder each.
+        .target(name: "SwiftletControllers", dependencies: ["SwiftletClient", "SwiftletAPI", "SwiftletMachinery"]),
+
+        // Assigns pending pods to nodes through the binding subresource.
+        .target(name: "SwiftletScheduler", dependencies: ["SwiftletClient", "SwiftletAPI", "SwiftletMachinery"]),
+
+        // Simulated nodes (as KWOK does): nodes that heartbeat and "run" bound pods at once.
+        .target(name: "SwiftletSimulation", dependencies: ["SwiftletClient", "SwiftletAPI", "SwiftletMachinery"]),
+
         // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
         .executableTarget(name: "swiftlet", dependencies: [
-            "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI",
+            "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
+            "SwiftletControllers", "SwiftletScheduler", "SwiftletSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -61,6 +71,9 @@ let package = Package(
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
         .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
         .testTarget(name: "SwiftletClientTests", dependencies: ["SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
             "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage",
             .product(name: "NIOHTTP1", package: "swift-nio"),
