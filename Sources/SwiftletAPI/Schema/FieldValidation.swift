@@ -262,7 +262,7 @@ private struct TypeProblems {
     /// sigs.k8s.io/json decoding into the Go type.
     private func decoderProblem(_ value: JSONValue, _ kind: SchemaTable.Node.Kind, _ i: Int) -> TypeProblem? {
         func mismatch(_ description: String? = nil) -> TypeProblem {
-            .unmarshal(value: description ?? Self.jsonKind(value), type: nodes[i].goType, fatal: false)
+            .unmarshal(value: description ?? value.goJSONTypeName, type: nodes[i].goType, fatal: false)
         }
         switch (kind, value) {
         case (.any, _), (.object, .object), (.map, .object), (.array, .array), (.string, .string), (.bool, .bool),
@@ -282,7 +282,7 @@ private struct TypeProblems {
                 case .int(let n) where UInt8(exactly: n) != nil: continue
                 case .int(let n): return .unmarshal(value: "number \(n)", type: "uint8", fatal: false)
                 case .double(let d): return .unmarshal(value: "number \(d)", type: "uint8", fatal: false)
-                default: return .unmarshal(value: Self.jsonKind(element), type: "uint8", fatal: false)
+                default: return .unmarshal(value: element.goJSONTypeName, type: "uint8", fatal: false)
                 }
             }
             return nil
@@ -294,14 +294,14 @@ private struct TypeProblems {
         case (.intOrString, .double(let d)):
             return .unmarshal(value: "number \(d)", type: "int32", fatal: true)
         case (.intOrString, _):
-            return .unmarshal(value: Self.jsonKind(value), type: "int32", fatal: true)
+            return .unmarshal(value: value.goJSONTypeName, type: "int32", fatal: true)
         case (.quantity, _):
             return quantityProblem(value)
         case (.time, .string(let s)), (.microTime, .string(let s)):
             return GoDecodeErrors.timeError(s, micro: kind == .microTime).map { .plain($0, fatal: true) }
         case (.time, _), (.microTime, _):
             // Time.UnmarshalJSON reads anything but null into a string first.
-            return .unmarshal(value: Self.jsonKind(value), type: "string", fatal: true)
+            return .unmarshal(value: value.goJSONTypeName, type: "string", fatal: true)
         default:
             return mismatch()
         }
@@ -348,12 +348,12 @@ private struct TypeProblems {
         case (.intOrString, .double(let d)):
             let text = FieldValidation.goJSONNumber(d)
             return Int32(text) == nil ? fail("json: cannot unmarshal number \(text) into Go value of type int32") : nil
-        case (.intOrString, _): return fail("json: cannot unmarshal \(Self.jsonKind(value)) into Go value of type int32")
+        case (.intOrString, _): return fail("json: cannot unmarshal \(value.goJSONTypeName) into Go value of type int32")
         case (.quantity, _): return quantityProblem(value)
         case (.time, .string(let s)), (.microTime, .string(let s)):
             return GoDecodeErrors.timeError(s, micro: kind == .microTime).map(fail)
         case (.time, _), (.microTime, _):
-            return fail("json: cannot unmarshal \(Self.jsonKind(value)) into Go value of type string")
+            return fail("json: cannot unmarshal \(value.goJSONTypeName) into Go value of type string")
         }
     }
 
@@ -367,17 +367,6 @@ private struct TypeProblems {
         }
     }
 
-    /// How encoding/json names a JSON value in UnmarshalTypeError.
-    static func jsonKind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool: return "bool"
-        case .int, .double: return "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
-        }
-    }
 
     /// The reflect.Kind of the value a JSON document decodes to in a map[string]interface{}.
     static func goKind(_ value: JSONValue) -> String {

@@ -53,7 +53,7 @@ extension APIServer {
         }
         for field in ["apiVersion", "kind"] {
             if let value = object[field], value.stringValue == nil, !value.isNull {
-                throw APIError.badRequest("couldn't get version/kind; json parse error: json: cannot unmarshal \(value.typeName == "integer" ? "number" : value.typeName) into Go struct field .\(field) of type string")
+                throw APIError.badRequest("couldn't get version/kind; json parse error: json: cannot unmarshal \(value.goJSONTypeName) into Go struct field .\(field) of type string")
             }
         }
         let directive = try fieldValidation(request)
@@ -211,7 +211,7 @@ enum PatchType {
                 return MergePatch.apply(patch, to: current)
             case .strategic:
                 if patch.objectValue == nil, !patch.isNull {
-                    throw APIError.badRequest("json: cannot unmarshal \(patch.typeName == "integer" ? "number" : patch.typeName) into Go value of type map[string]interface {}")
+                    throw APIError.badRequest("json: cannot unmarshal \(patch.goJSONTypeName) into Go value of type map[string]interface {}")
                 }
                 let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind)
                 return try StrategicMergePatch.apply(patch, to: current, schema: schema)

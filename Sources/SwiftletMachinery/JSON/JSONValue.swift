@@ -82,6 +82,19 @@ extension JSONValue {
         }
     }
 
+    /// How Go's encoding/json names a JSON value's type in "cannot unmarshal X into ..."
+    /// errors, which Kubernetes passes through to clients for undecodable bodies.
+    public var goJSONTypeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "bool"
+        case .int, .double: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
     /// Member access on objects. Reading a missing key, or from a non-object, gives nil.
     /// Writing turns a non-object into an empty object first; writing nil removes the key.
     public subscript(key: String) -> JSONValue? {

@@ -45,19 +45,6 @@ public enum PatchError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension JSONValue {
-    /// How Go's encoding/json names a JSON value's type in "cannot unmarshal X into ..."
-    /// errors, which Kubernetes passes through to clients for undecodable patch bodies.
-    var goJSONTypeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "bool"
-        case .int, .double: return "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
-        }
-    }
-
     /// The value as Go's `%v` prints decoded JSON (`map[name:web port:80]`, `[a b]`), because
     /// strategic merge errors embed patch fragments that way and reach clients verbatim.
     var goDescription: String {
