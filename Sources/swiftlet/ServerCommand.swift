@@ -3,7 +3,11 @@ import Foundation
 import NIOPosix
 import NIOSSL
 import SwiftletAPIServer
+import SwiftletClient
+import SwiftletControllers
 import SwiftletPKI
+import SwiftletScheduler
+import SwiftletSimulation
 import SwiftletStorage
 
 struct ServerCommand: AsyncParsableCommand {
@@ -32,6 +36,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Extra names or addresses for the serving certificate (repeatable).")
     var tlsSan: [String] = []
+
+    @Option(help: "Register N simulated nodes that run bound pods at once, without containers (as KWOK does).")
+    var simulatedNodes = 0
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -91,12 +98,41 @@ struct ServerCommand: AsyncParsableCommand {
             }
         }
         let serving = Task { try await http.serve(bound) }
+        let controlPlane = Task { await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes) }
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
+        controlPlane.cancel()
         serving.cancel()
         compaction.cancel()
         server.shutdown()
         store.close()
+    }
+
+    /// The controllers, the scheduler and any simulated nodes, as in-process clients of the
+    /// API server: they go through the same validation and admission as kubectl, without HTTP.
+    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int) async {
+        let client = APIClient(transport: LocalTransport(server: server, token: token))
+        let informers = SharedInformerFactory(client: client)
+        let context = ControllerContext(client: client, informers: informers)
+        // Everything registers its informer handlers when made, before the informers start.
+        let controllers: [any Controller] = [
+            ReplicaSetController(context: context),
+            ReplicaSetController(context: context, kind: .replicationController),
+            DeploymentController(context: context),
+            EndpointsController(context: context),
+            EndpointSliceController(context: context),
+            GarbageCollector(context: context),
+        ]
+        let manager = ControllerManager(context: context, controllers: controllers)
+        let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)
+        let simulation = simulatedNodes > 0
+            ? SimulatedNodes(client: client, informers: informers, count: simulatedNodes, log: ClientLog.standardError)
+            : nil
+        await withDiscardingTaskGroup { group in
+            group.addTask { await manager.run() }
+            group.addTask { await scheduler.run(workers: 4) }
+            if let simulation { group.addTask { await simulation.run() } }
+        }
     }
 
     static func defaultDataDir() -> String {

@@ -59,6 +59,10 @@ import SwiftletMachinery
         let bound = await t.request(.POST, "/api/v1/namespaces/default/pods/p/binding",
                                     body: ["metadata": ["name": "p"], "target": ["kind": "Node", "name": "n1"]])
         #expect(bound.status == 201)
+        let scheduled = await t.request(.GET, "/api/v1/namespaces/default/pods/p").json
+        #expect(scheduled[path: "spec", "nodeName"] == "n1")
+        #expect(scheduled[path: "status", "conditions"]?[0]?["type"] == "PodScheduled")
+        #expect(scheduled[path: "status", "conditions"]?[0]?["status"] == "True")
         let again = await t.request(.POST, "/api/v1/namespaces/default/pods/p/binding",
                                     body: ["metadata": ["name": "p"], "target": ["kind": "Node", "name": "n2"]])
         #expect(again.status == 409)

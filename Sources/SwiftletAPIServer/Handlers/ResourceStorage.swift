@@ -224,7 +224,8 @@ final class ResourceStorage: Sendable {
             merged["status"] = object["status"]
             object = merged
         } else {
-            if hasStatus { object["status"] = old["status"] }
+            // The binding subresource sets spec.nodeName and the PodScheduled condition together.
+            if hasStatus, subresource != "binding" { object["status"] = old["status"] }
             // Identity and server-managed metadata never change through an update.
             for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
                 object[path: "metadata", field] = old[path: "metadata", field]

@@ -76,7 +76,7 @@ extension APIServer {
             throw APIError.invalid(group: "", kind: "Binding", name: name, errors: [.required("target.name")])
         }
         let now = RFC3339.string(from: config.clock())
-        _ = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: nil, dryRun: try isDryRun(request)) { (current: JSONValue) throws(APIError) -> JSONValue in
+        _ = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: "binding", dryRun: try isDryRun(request)) { (current: JSONValue) throws(APIError) -> JSONValue in
             if current[path: "metadata", "deletionTimestamp"] != nil {
                 throw APIError.conflict(group: "", resource: "pods", name: name, detail: "pod \(name) is being deleted, cannot be assigned to a host")
             }

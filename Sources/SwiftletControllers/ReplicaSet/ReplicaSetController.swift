@@ -1,0 +1,146 @@
+import Foundation
+import SwiftletAPI
+import SwiftletClient
+import SwiftletMachinery
+
+/// Keeps `spec.replicas` pods running for each ReplicaSet (or, as a second instance, each
+/// ReplicationController): Kubernetes' `pkg/controller/replicaset`.
+///
+/// A sync claims the pods that match the selector (adopting orphans, releasing owned pods
+/// that no longer match), creates missing pods in slow-start batches or deletes surplus ones
+/// in the upstream order of preference, and writes the status. Expectations keep a sync from
+/// acting again on a cache that has not yet caught up with its own writes.
+public final class ReplicaSetController: Controller {
+    /// At most this many creates or deletes per sync (`BurstReplicas`).
+    static let burstReplicas = 500
+    /// The first slow-start batch; each later batch doubles.
+    static let slowStartInitialBatchSize = 1
+
+    public let kind: Kind
+    public var name: String { kind.controllerName }
+
+    let client: APIClient
+    let clock: any Clock
+    let log: LogSink
+    let recorder: EventRecorder
+    let owners: SharedInformer
+    let pods: SharedInformer
+    let queue: WorkQueue<ObjectKey>
+    let expectations: Expectations
+
+    public convenience init(context: ControllerContext) {
+        self.init(context: context, kind: .replicaSet)
+    }
+
+    public init(context: ControllerContext, kind: Kind) {
+        self.kind = kind
+        self.client = context.client
+        self.clock = context.clock
+        self.log = context.log
+        self.recorder = context.recorder(component: kind.component)
+        self.owners = context.informers.informer(for: kind.resource)
+        self.pods = context.informers.informer(for: Resources.pods)
+        self.queue = WorkQueue(clock: context.clock)
+        self.expectations = Expectations(clock: context.clock)
+        owners.addIndexer(.controllerUID)
+        pods.addIndexer(.controllerUID)
+        owners.addEventHandler(EventHandler(
+            onAdd: { [weak self] in self?.enqueue($0) },
+            onUpdate: { [weak self] old, new in
+                guard let self else { return }
+                if old[path: "metadata", "uid"] != new[path: "metadata", "uid"], let key = ObjectKey(old) {
+                    self.expectations.delete(key)
+                }
+                self.enqueue(new)
+            },
+            onDelete: { [weak self] object in
+                guard let self else { return }
+                if let key = ObjectKey(object) { self.expectations.delete(key) }
+                self.enqueue(object)
+            }))
+        pods.addEventHandler(EventHandler(
+            onAdd: { [weak self] in self?.podAdded($0) },
+            onUpdate: { [weak self] old, new in self?.podUpdated(old, new) },
+            onDelete: { [weak self] in self?.podDeleted($0) }))
+    }
+
+    public func run(workers: Int) async {
+        let runner = ControllerRunner(name: name, queue: queue, workers: workers, log: log) { [self] key in
+            try await self.sync(key)
+        }
+        await runner.run()
+    }
+
+    // MARK: Event handlers
+
+    func enqueue(_ object: JSONValue) {
+        if let key = ObjectKey(object) { queue.add(key) }
+    }
+
+    /// The ReplicaSet `pod`'s controller reference names, if it is one of ours and still exists
+    /// with that uid.
+    func controllingOwner(of pod: JSONValue) -> JSONValue? {
+        guard let ref = Indexer.controllerReference(of: pod), ref["kind"]?.stringValue == kind.kind,
+              let name = ref["name"]?.stringValue,
+              let owner = owners.get(namespace: pod[path: "metadata", "namespace"]?.stringValue, name: name),
+              owner[path: "metadata", "uid"] == ref["uid"] else { return nil }
+        return owner
+    }
+
+    /// The ReplicaSets in the pod's namespace whose selector matches it: who might adopt it.
+    func matchingOwners(of pod: JSONValue) -> [JSONValue] {
+        let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? ""
+        return owners.byIndex(name: Indexer.namespace.name, value: namespace).filter { owner in
+            guard let selector = try? kind.selector(of: owner), !selector.isEverything else { return false }
+            return selector.matches(PodState.labels(pod))
+        }
+    }
+
+    func podAdded(_ pod: JSONValue) {
+        if pod[path: "metadata", "deletionTimestamp"] != nil {
+            // Restarted controller or re-listed: a pod already being deleted is a deletion.
+            podDeleted(pod)
+            return
+        }
+        if Indexer.controllerReference(of: pod) != nil {
+            guard let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
+            expectations.creationObserved(key)
+            queue.add(key)
+            return
+        }
+        for owner in matchingOwners(of: pod) { enqueue(owner) }
+    }
+
+    func podUpdated(_ old: JSONValue, _ new: JSONValue) {
+        if old[path: "metadata", "resourceVersion"] == new[path: "metadata", "resourceVersion"] { return }
+        let labelsChanged = PodState.labels(old) != PodState.labels(new)
+        if new[path: "metadata", "deletionTimestamp"] != nil {
+            podDeleted(new)
+            if labelsChanged { podDeleted(old) }
+            return
+        }
+        let oldRef = Indexer.controllerReference(of: old), newRef = Indexer.controllerReference(of: new)
+        let refChanged = oldRef != newRef
+        if refChanged, oldRef != nil, let owner = controllingOwner(of: old) { enqueue(owner) }
+        if newRef != nil {
+            guard let owner = controllingOwner(of: new), let key = ObjectKey(owner) else { return }
+            queue.add(key)
+            let minReady = owner[path: "spec", "minReadySeconds"]?.intValue ?? 0
+            if !PodState.isReady(old) && PodState.isReady(new) && minReady > 0 {
+                // Check availability again once the pod has been ready long enough.
+                queue.addAfter(key, .seconds(minReady) + .seconds(1))
+            }
+            return
+        }
+        if labelsChanged || refChanged {
+            for owner in matchingOwners(of: new) { enqueue(owner) }
+        }
+    }
+
+    func podDeleted(_ pod: JSONValue) {
+        guard Indexer.controllerReference(of: pod) != nil,
+              let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
+        expectations.deletionObserved(key, pod: PodState.key(pod))
+        queue.add(key)
+    }
+}

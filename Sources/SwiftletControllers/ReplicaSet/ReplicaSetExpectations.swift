@@ -1,0 +1,71 @@
+import Synchronization
+import SwiftletClient
+
+extension ReplicaSetController {
+    /// client-go's `UIDTrackingControllerExpectations`: what a sync has asked the API server
+    /// to do and the informer has not yet shown. While creates or deletes are outstanding the
+    /// cache is known to be behind, so a sync would count wrong and act twice; it skips
+    /// `manageReplicas` until every expected event has arrived or the expectation is older than
+    /// `timeout` (a lost event must not wedge the controller forever).
+    final class Expectations: Sendable {
+        struct Record: Sendable, Equatable {
+            var add: Int
+            var del: Int
+            var timestamp: Duration
+            /// The pods (`ns/name`) whose deletion is expected: an update carrying a
+            /// deletionTimestamp and the final delete event lower the count only once.
+            var deleting: Set<String>
+
+            var fulfilled: Bool { add <= 0 && del <= 0 }
+        }
+
+        static let timeout: Duration = .seconds(300)
+
+        private let clock: any Clock
+        private let records = Mutex<[ObjectKey: Record]>([:])
+
+        init(clock: any Clock) { self.clock = clock }
+
+        /// True when the controller may act on the cache: nothing is outstanding, or the
+        /// expectation has timed out, or there is none.
+        func satisfied(_ key: ObjectKey) -> Bool {
+            let now = clock.elapsed
+            return records.withLock { r in
+                guard let record = r[key] else { return true }
+                return record.fulfilled || now - record.timestamp > Self.timeout
+            }
+        }
+
+        func record(_ key: ObjectKey) -> Record? { records.withLock { $0[key] } }
+
+        func expectCreations(_ key: ObjectKey, _ count: Int) {
+            let now = clock.elapsed
+            records.withLock { $0[key] = Record(add: count, del: 0, timestamp: now, deleting: []) }
+        }
+
+        func expectDeletions(_ key: ObjectKey, pods: [String]) {
+            let now = clock.elapsed
+            records.withLock { $0[key] = Record(add: 0, del: pods.count, timestamp: now, deleting: Set(pods)) }
+        }
+
+        /// A create was seen by the informer, or will never be (it failed or was skipped).
+        func creationObserved(_ key: ObjectKey, count: Int = 1) {
+            records.withLock { r in
+                guard r[key] != nil else { return }
+                r[key]!.add -= count
+            }
+        }
+
+        /// The deletion of `pod` (`ns/name`) was seen, or will never be.
+        func deletionObserved(_ key: ObjectKey, pod: String) {
+            records.withLock { r in
+                guard r[key]?.deleting.remove(pod) != nil else { return }
+                r[key]!.del -= 1
+            }
+        }
+
+        func delete(_ key: ObjectKey) {
+            records.withLock { _ = $0.removeValue(forKey: key) }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import SwiftletAPI
+import SwiftletAPIServer
+import SwiftletClient
+import SwiftletMachinery
+import SwiftletStorage
+@testable import SwiftletSimulation
+
+let simToken = "simulation-test-token"
+
+/// A real API server on a memory store, reached in-process.
+func makeSimServer() throws -> APIServer {
+    var config = APIServerConfig()
+    config.tokens = [simToken: UserInfo(name: "admin", groups: ["system:masters"])]
+    return try APIServer(config: config, store: MemoryStore())
+}
+
+func makeSimClient(_ server: APIServer) -> APIClient {
+    APIClient(transport: LocalTransport(server: server, token: simToken))
+}
+
+/// Simulated nodes running on their own task, with their own informers.
+struct RunningSimulation {
+    let nodes: SimulatedNodes
+    let informers: SharedInformerFactory
+    let task: Task<Void, Never>
+
+    init(client: APIClient, count: Int, clock: any Clock = SystemClock(), terminationDelay: Duration = .zero) {
+        informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
+        let nodes = SimulatedNodes(client: client, informers: informers, count: count, clock: clock,
+                                   log: ClientLog.discard, terminationDelay: terminationDelay)
+        self.nodes = nodes
+        task = Task { await nodes.run() }
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+        informers.shutDown()
+    }
+}
+
+/// Polls `condition` until it holds; false after `timeout`.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while await !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return true
+}
+
+func simPod(_ name: String, node: String?, namespace: String = "default", labels: JSONValue = [:]) -> JSONValue {
+    var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod",
+                          "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": labels],
+                          "spec": ["containers": [["name": "web", "image": "nginx:1.27"], ["name": "side", "image": "busybox"]]]]
+    if let node { pod[path: "spec", "nodeName"] = .string(node) }
+    return pod
+}
+
+/// True once the pod is gone from the server (404).
+func isGone(_ client: APIClient, _ name: String, namespace: String = "default") async -> Bool {
+    do {
+        _ = try await client.get(Resources.pods, namespace: namespace, name: name)
+        return false
+    } catch {
+        return error.code == 404
+    }
+}
