@@ -59,7 +59,7 @@ let package = Package(
 
         // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
         .executableTarget(name: "swiftlet", dependencies: [
-            "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
+            "SwiftletMachinery", "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
             "SwiftletControllers", "SwiftletScheduler", "SwiftletSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),

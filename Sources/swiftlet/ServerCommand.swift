@@ -122,6 +122,7 @@ struct ServerCommand: AsyncParsableCommand {
             EndpointsController(context: context),
             EndpointSliceController(context: context),
             GarbageCollector(context: context),
+            NamespaceController(context: context),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)

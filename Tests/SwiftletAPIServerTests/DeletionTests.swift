@@ -74,6 +74,24 @@ import SwiftletMachinery
         #expect(await t.request(.GET, "/api/v1/namespaces/default/pods/p").status == 404)
     }
 
+    @Test func namespacesStayTerminatingUntilFinalized() async throws {
+        let t = try TestServer()
+        _ = await t.request(.POST, "/api/v1/namespaces", body: ["metadata": ["name": "team"]])
+        let r = await t.request(.DELETE, "/api/v1/namespaces/team")
+        #expect(r.status == 202)
+        let ns = await t.request(.GET, "/api/v1/namespaces/team").json
+        #expect(ns[path: "status", "phase"] == "Terminating")
+        #expect(ns[path: "metadata", "deletionTimestamp"] != nil)
+        // New content is refused while it terminates.
+        let create = await t.request(.POST, "/api/v1/namespaces/team/configmaps", body: TestServer.configMap("a"))
+        #expect(create.status == 403)
+        // Finalizing (the namespace controller's last step) lets it go.
+        var finalized = ns
+        finalized[path: "spec", "finalizers"] = []
+        #expect(await t.request(.PUT, "/api/v1/namespaces/team/finalize", body: finalized).status == 200)
+        #expect(await t.request(.GET, "/api/v1/namespaces/team").status == 404)
+    }
+
     @Test func systemNamespacesCannotBeDeleted() async throws {
         let t = try TestServer()
         let r = await t.request(.DELETE, "/api/v1/namespaces/default")

@@ -190,3 +190,12 @@ def test_delete_all_by_label_leaves_nothing(k):
     wait_for(lambda: not json.loads(k("get", "pods", "-o", "json"))["items"], what="no pods left")
     assert json.loads(k("get", "rs", "-o", "json"))["items"] == []
     assert json.loads(k("get", "deploy", "-o", "json"))["items"] == []
+
+
+def test_deleting_a_namespace_deletes_everything_in_it(k):
+    k("create", "namespace", "doomed")
+    k.apply(RS.format(replicas=2), "-n", "doomed")
+    wait_for(lambda: len(json.loads(k("get", "pods", "-n", "doomed", "-o", "json"))["items"]) == 2, what="2 pods in doomed")
+    k("delete", "namespace", "doomed", timeout=60)  # kubectl waits until it is gone
+    assert k.run("get", "namespace", "doomed", check=False).returncode != 0
+    assert json.loads(k("get", "pods", "-n", "doomed", "-o", "json"))["items"] == []

@@ -51,4 +51,14 @@ struct NamespaceStrategy: ResourceStrategy {
         let name = object[path: "metadata", "name"]?.stringValue ?? ""
         object[path: "metadata", "labels", "kubernetes.io/metadata.name"] = .string(name)
     }
+
+    /// A namespace goes only when the namespace controller has emptied it and removed its
+    /// `spec.finalizers` (through `/finalize`).
+    func holdsDeletion(_ object: JSONValue) -> Bool {
+        !(object[path: "spec", "finalizers"]?.arrayValue ?? []).isEmpty
+    }
+
+    func prepareForDeletion(_ object: inout JSONValue) {
+        object[path: "status", "phase"] = "Terminating"
+    }
 }

@@ -185,7 +185,7 @@ final class ResourceStorage: Sendable {
 
             // Finalizers all gone from an object that is being deleted: now it really goes.
             if object[path: "metadata", "deletionTimestamp"] != nil,
-               (object[path: "metadata", "finalizers"]?.arrayValue ?? []).isEmpty {
+               (object[path: "metadata", "finalizers"]?.arrayValue ?? []).isEmpty, !strategy.holdsDeletion(object) {
                 do {
                     let kv = try store.delete(key, expectedRevision: cached.revision)
                     strategy.afterDelete(object, context: context)
@@ -316,7 +316,7 @@ final class ResourceStorage: Sendable {
             let grace = strategy.gracefulDeletion(object, requested: options.gracePeriodSeconds)
             let alreadyDeleting = object[path: "metadata", "deletionTimestamp"] != nil
 
-            if finalizers.isEmpty && (grace ?? 0) == 0 {
+            if finalizers.isEmpty && (grace ?? 0) == 0 && !strategy.holdsDeletion(object) {
                 if options.dryRun { return (object, true) }
                 do {
                     let kv = try store.delete(key, expectedRevision: cached.revision)
@@ -332,6 +332,7 @@ final class ResourceStorage: Sendable {
             // Graceful or finalized deletion: mark it, and let the node or the finalizers finish.
             let now = clock()
             if !alreadyDeleting {
+                strategy.prepareForDeletion(&object)
                 let seconds = grace ?? 0
                 object[path: "metadata", "deletionTimestamp"] = .string(RFC3339.string(from: now.addingTimeInterval(TimeInterval(seconds))))
                 object[path: "metadata", "deletionGracePeriodSeconds"] = .int(seconds)

@@ -12,6 +12,11 @@ protocol ResourceStrategy: Sendable {
     func afterDelete(_ object: JSONValue, context: StrategyContext)
     /// Whether a bound object waits for its node before it goes (pods).
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64?
+    /// Whether a deleted object must stay, marked, although no metadata finalizer holds it
+    /// (namespaces wait for their `spec.finalizers`).
+    func holdsDeletion(_ object: JSONValue) -> Bool
+    /// Changes an object when its deletion begins (a namespace becomes Terminating).
+    func prepareForDeletion(_ object: inout JSONValue)
 }
 
 extension ResourceStrategy {
@@ -19,6 +24,8 @@ extension ResourceStrategy {
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {}
     func afterDelete(_ object: JSONValue, context: StrategyContext) {}
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? { nil }
+    func holdsDeletion(_ object: JSONValue) -> Bool { false }
+    func prepareForDeletion(_ object: inout JSONValue) {}
 }
 
 /// What strategies may need while preparing an object.

@@ -11,8 +11,8 @@ import SwiftletMachinery
 /// each deletion seen by an informer of that resource queues the namespace again, and the
 /// namespace is re-checked every `recheckInterval` regardless. Once nothing remains, the
 /// `kubernetes` finalizer is removed from `spec.finalizers` with a PUT on
-/// `namespaces/{name}/finalize`, after which the server removes the namespace (once its
-/// `metadata.finalizers` are empty too).
+/// `namespaces/{name}/finalize`, and the namespace is deleted once more (as upstream's
+/// `deleteNamespaceWhenDone`): the server removes it once its `metadata.finalizers` are empty too.
 public final class NamespaceController: Controller {
     public let name = "namespace"
     /// The finalizer this controller owns in `spec.finalizers`.
@@ -92,10 +92,23 @@ public final class NamespaceController: Controller {
 
         namespace[path: "spec", "finalizers"] = .array(finalizers.filter { $0 != .string(Self.finalizer) })
         log("namespace: \(name) is empty; removing the \(Self.finalizer) finalizer")
+        let finalized: JSONValue
         do {
-            _ = try await client.update(Resources.namespaces, namespace, subresource: "finalize")
+            finalized = try await client.update(Resources.namespaces, namespace, subresource: "finalize")
         } catch {
-            if error.code != 404 { throw error }
+            if error.code == 404 { return }
+            throw error
+        }
+        // As kube-controller-manager (deleteNamespaceWhenDone): once finalized, delete again;
+        // the server removes it now unless metadata finalizers still hold it.
+        guard (finalized[path: "spec", "finalizers"]?.arrayValue ?? []).isEmpty,
+              finalized[path: "metadata", "uid"] != nil else { return }
+        do {
+            try await client.delete(Resources.namespaces, name: name,
+                                    options: DeleteOptions(preconditionUID: finalized[path: "metadata", "uid"]?.stringValue))
+        } catch {
+            if error.code == 404 || error.code == 409 { return }
+            throw error
         }
     }
 

@@ -141,5 +141,5 @@ extension Duration {
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure Swiftlet.",
-                                                    subcommands: [BenchAPICommand.self])
+                                                    subcommands: [BenchAPICommand.self, BenchControllersCommand.self])
 }

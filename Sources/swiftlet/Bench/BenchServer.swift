@@ -20,11 +20,11 @@ final class BenchServer: @unchecked Sendable {
         self.readyMillis = readyMillis
     }
 
-    static func start(dataDir: String, datastore: String?) async throws -> BenchServer {
+    static func start(dataDir: String, datastore: String?, extraArguments: [String] = []) async throws -> BenchServer {
         let port = Int.random(in: 20000...29999)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["server", "--data-dir", dataDir, "--port", String(port)] + (datastore.map { ["--datastore", $0] } ?? [])
+        process.arguments = ["server", "--data-dir", dataDir, "--port", String(port)] + (datastore.map { ["--datastore", $0] } ?? []) + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let started = ContinuousClock.now
