@@ -199,3 +199,28 @@ def test_deleting_a_namespace_deletes_everything_in_it(k):
     k("delete", "namespace", "doomed", timeout=60)  # kubectl waits until it is gone
     assert k.run("get", "namespace", "doomed", check=False).returncode != 0
     assert json.loads(k("get", "pods", "-n", "doomed", "-o", "json"))["items"] == []
+
+
+def test_orphan_and_foreground_cascade(k):
+    k("create", "namespace", "cascade")
+    k.apply(RS.format(replicas=2), "-n", "cascade")
+    wait_for(lambda: len([p for p in json.loads(k("get", "pods", "-n", "cascade", "-o", "json"))["items"]
+                          if p["status"].get("phase") == "Running"]) == 2, what="2 running pods")
+
+    # Orphan: the ReplicaSet goes, its pods stay, without an owner.
+    out = k.run("delete", "rs", "whoami-web", "-n", "cascade", "--cascade=orphan")
+    assert out.returncode == 0, out.stderr
+    assert k.run("get", "rs", "whoami-web", "-n", "cascade", check=False).returncode != 0
+    orphans = json.loads(k("get", "pods", "-n", "cascade", "-o", "json"))["items"]
+    assert len(orphans) == 2 and all(not p["metadata"].get("ownerReferences") for p in orphans)
+
+    # A new ReplicaSet with the same selector adopts them instead of making new pods.
+    k.apply(RS.format(replicas=2), "-n", "cascade")
+    adopted = wait_for(lambda: [p for p in json.loads(k("get", "pods", "-n", "cascade", "-o", "json"))["items"]
+                                if p["metadata"].get("ownerReferences")] or None, what="adoption")
+    assert {p["metadata"]["name"] for p in adopted} == {p["metadata"]["name"] for p in orphans}
+
+    # Foreground: kubectl waits until the pods are gone, then the ReplicaSet.
+    k("delete", "rs", "whoami-web", "-n", "cascade", "--cascade=foreground", timeout=60)
+    wait_for(lambda: not json.loads(k("get", "pods", "-n", "cascade", "-o", "json"))["items"], what="pods gone")
+    assert k.run("get", "rs", "whoami-web", "-n", "cascade", check=False).returncode != 0
