@@ -66,6 +66,17 @@ def swiftlet_bin() -> str:
     return os.path.abspath(path)
 
 
+def wait_for(check, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
 class Server:
     """A running `swiftlet server` with its own data dir and port."""
 

@@ -3,11 +3,10 @@ ReplicaSets replace pods, Deployments roll out and roll back, owners are recorde
 garbage collector cleans up."""
 
 import json
-import time
 
 import pytest
 
-from conftest import Kubectl, Server, kubectl_binaries
+from conftest import Kubectl, Server, kubectl_binaries, wait_for
 
 RS = """
 apiVersion: apps/v1
@@ -69,17 +68,6 @@ def cluster(workdir):
 @pytest.fixture(scope="module")
 def k(cluster, workdir):
     return Kubectl(kubectl_binaries()[0][1], cluster, workdir / "cache-sim")
-
-
-def wait_for(check, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 def pods(k, selector):
