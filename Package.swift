@@ -46,7 +46,13 @@ let package = Package(
 
         // Clients of the API: in-process and HTTPS transports, typed calls, shared informers,
         // rate-limited work queues and the event recorder that controllers are built from.
-        .target(name: "SwiftletClient", dependencies: ["SwiftletMachinery", "SwiftletAPI", "SwiftletAPIServer"]),
+        .target(name: "SwiftletClient", dependencies: [
+            "SwiftletMachinery", "SwiftletAPI", "SwiftletAPIServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
 
         // The control loops: ReplicaSet, Deployment, garbage collector, namespaces... one folder each.
         .target(name: "SwiftletControllers", dependencies: ["SwiftletClient", "SwiftletAPI", "SwiftletMachinery"]),
@@ -70,7 +76,11 @@ let package = Package(
         .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
         .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
-        .testTarget(name: "SwiftletClientTests", dependencies: ["SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletClientTests", dependencies: [
+            "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletPKI",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),

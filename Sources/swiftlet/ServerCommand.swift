@@ -40,6 +40,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Register N simulated nodes that run bound pods at once, without containers (as KWOK does).")
     var simulatedNodes = 0
 
+    @Option(help: "How long pods without their own toleration stay on a node that is not ready or unreachable, in seconds.")
+    var defaultTolerationSeconds = 300
+
     func run() async throws {
         let started = ContinuousClock.now
         let dataDir = self.dataDir ?? Self.defaultDataDir()
@@ -98,7 +101,10 @@ struct ServerCommand: AsyncParsableCommand {
             }
         }
         let serving = Task { try await http.serve(bound) }
-        let controlPlane = Task { await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes) }
+        let controlPlane = Task {
+            await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes,
+                                       defaultTolerationSeconds: defaultTolerationSeconds)
+        }
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
         controlPlane.cancel()
@@ -110,7 +116,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// The controllers, the scheduler and any simulated nodes, as in-process clients of the
     /// API server: they go through the same validation and admission as kubectl, without HTTP.
-    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int) async {
+    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int, defaultTolerationSeconds: Int) async {
         let client = APIClient(transport: LocalTransport(server: server, token: token))
         let informers = SharedInformerFactory(client: client)
         let context = ControllerContext(client: client, informers: informers)
@@ -119,10 +125,12 @@ struct ServerCommand: AsyncParsableCommand {
             ReplicaSetController(context: context),
             ReplicaSetController(context: context, kind: .replicationController),
             DeploymentController(context: context),
+            DaemonSetController(context: context),
             EndpointsController(context: context),
             EndpointSliceController(context: context),
             GarbageCollector(context: context),
             NamespaceController(context: context),
+            NodeLifecycleController(context: context, defaultTolerationSeconds: defaultTolerationSeconds),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)

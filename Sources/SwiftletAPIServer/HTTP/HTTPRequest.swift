@@ -4,6 +4,9 @@ import NIOHTTP1
 /// are collected before handling; streaming is only needed in responses (watch, logs).
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
+    /// The request target as sent (path and query, still encoded), for transports that
+    /// forward the request.
+    public var uri: String
     /// The path without the query, percent-decoded.
     public var path: String
     public var query: QueryParameters
@@ -14,6 +17,7 @@ public struct HTTPRequest: Sendable {
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
         self.method = method
+        self.uri = uri
         self.headers = headers
         self.body = body
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)

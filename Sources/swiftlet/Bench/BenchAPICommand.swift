@@ -31,18 +31,16 @@ struct BenchAPICommand: AsyncParsableCommand {
         let createLatencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for client in 0..<clients {
                 group.addTask {
-                    try await BenchHTTPClient.withConnection(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token) { send in
-                        var mine: [Double] = []
-                        mine.reserveCapacity(perClient)
-                        for i in 0..<perClient {
-                            let body = Array(Self.pod(name: "bench-\(client)-\(i)").utf8)
-                            let t0 = ContinuousClock.now
-                            let r = try await send(.POST, "/api/v1/namespaces/default/pods", body)
-                            guard r.status == 201 else { throw BenchError("create answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
-                            mine.append((ContinuousClock.now - t0).milliseconds)
-                        }
-                        return mine
+                    var mine: [Double] = []
+                    mine.reserveCapacity(perClient)
+                    for i in 0..<perClient {
+                        let body = Array(Self.pod(name: "bench-\(client)-\(i)").utf8)
+                        let t0 = ContinuousClock.now
+                        let r = await server.send(.POST, "/api/v1/namespaces/default/pods", body)
+                        guard r.status == 201 else { throw BenchError("create answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+                        mine.append((ContinuousClock.now - t0).milliseconds)
                     }
+                    return mine
                 }
             }
             return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
@@ -57,13 +55,11 @@ struct BenchAPICommand: AsyncParsableCommand {
         // Lists.
         var listTimes: [Double] = []
         var listBytes = 0
-        try await BenchHTTPClient.withConnection(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token) { send in
-            for _ in 0..<lists {
-                let t0 = ContinuousClock.now
-                let r = try await send(.GET, "/api/v1/namespaces/default/pods", nil)
-                listTimes.append((ContinuousClock.now - t0).milliseconds)
-                listBytes = r.body.count
-            }
+        for _ in 0..<lists {
+            let t0 = ContinuousClock.now
+            let r = await server.send(.GET, "/api/v1/namespaces/default/pods")
+            listTimes.append((ContinuousClock.now - t0).milliseconds)
+            listBytes = r.body.count
         }
         listTimes.sort()
         print(String(format: "list of %d pods (%.1f MiB): p50 %.1f ms, p99 %.1f ms", created, Double(listBytes) / 1_048_576,
@@ -78,8 +74,7 @@ struct BenchAPICommand: AsyncParsableCommand {
                 group.addTask {
                     var seen = 0
                     var delays: [Double] = []
-                    try await BenchHTTPClient.watch(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token,
-                                                   uri: "/api/v1/namespaces/bench-watch/configmaps?watch=true") { line in
+                    try await server.watch("/api/v1/namespaces/bench-watch/configmaps?watch=true") { line in
                         if line.isEmpty { return true }
                         let text = String(decoding: line, as: UTF8.self)
                         guard let range = text.range(of: #""name":""#) else { return true }
@@ -93,18 +88,16 @@ struct BenchAPICommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                try await BenchHTTPClient.withConnection(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token) { send in
-                    _ = try await send(.POST, "/api/v1/namespaces", Array(#"{"metadata":{"name":"bench-watch"}}"#.utf8))
-                    // Give the watchers time to connect.
-                    try await Task.sleep(for: .seconds(2))
-                    for i in 0..<events {
-                        let name = "cm-\(i)"
-                        createdAt[name] = ContinuousClock.now
-                        _ = try await send(.POST, "/api/v1/namespaces/bench-watch/configmaps",
-                                           Array(#"{"metadata":{"name":"\#(name)"},"data":{"k":"v"}}"#.utf8))
-                    }
-                    return []
+                _ = await server.send(.POST, "/api/v1/namespaces", Array(#"{"metadata":{"name":"bench-watch"}}"#.utf8))
+                // Give the watchers time to connect.
+                try await Task.sleep(for: .seconds(2))
+                for i in 0..<events {
+                    let name = "cm-\(i)"
+                    createdAt[name] = ContinuousClock.now
+                    _ = await server.send(.POST, "/api/v1/namespaces/bench-watch/configmaps",
+                                          Array(#"{"metadata":{"name":"\#(name)"},"data":{"k":"v"}}"#.utf8))
                 }
+                return []
             }
             return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
         }

@@ -23,20 +23,17 @@ struct BenchControllersCommand: AsyncParsableCommand {
         let server = try await BenchServer.start(dataDir: work, datastore: nil, extraArguments: ["--simulated-nodes", String(nodes)])
         defer { server.stop() }
         // Wait until every simulated node is registered and Ready.
-        try await BenchHTTPClient.withConnection(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token) { send in
-            while true {
-                let list = try JSONParser.parse(try await send(.GET, "/api/v1/nodes", nil).body).value
-                if (list["items"]?.arrayValue?.count ?? 0) >= nodes { return }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        while true {
+            let list = try JSONParser.parse(await server.send(.GET, "/api/v1/nodes").body).value
+            if (list["items"]?.arrayValue?.count ?? 0) >= nodes { break }
+            try await Task.sleep(for: .milliseconds(20))
         }
         let idle = server.rssKiB()
         let target = replicas
         let milestones = Milestones()
         let watcher = Task {
             var created = Set<String>(), bound = Set<String>(), ready = Set<String>()
-            try await BenchHTTPClient.watch(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token,
-                                            uri: "/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dbench") { line in
+            try await server.watch("/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dbench") { line in
                 guard let event = try? JSONParser.parse(line).value, let pod = event["object"],
                       let name = pod[path: "metadata", "name"]?.stringValue else { return true }
                 created.insert(name)
@@ -52,9 +49,7 @@ struct BenchControllersCommand: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(300))  // let the watch start
         let deployment = #"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bench"},"spec":{"replicas":\#(target),"selector":{"matchLabels":{"app":"bench"}},"template":{"metadata":{"labels":{"app":"bench"}},"spec":{"containers":[{"name":"web","image":"kiamol/ch02-whoami"}]}}}}"#
         milestones.start()
-        _ = try await BenchHTTPClient.withConnection(host: "127.0.0.1", port: server.port, tls: server.tls, token: server.token) { send in
-            try await send(.POST, "/apis/apps/v1/namespaces/default/deployments", Array(deployment.utf8))
-        }
+        _ = await server.send(.POST, "/apis/apps/v1/namespaces/default/deployments", Array(deployment.utf8))
         let timeout = Task {
             try await Task.sleep(for: .seconds(120))
             watcher.cancel()

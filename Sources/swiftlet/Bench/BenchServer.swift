@@ -1,23 +1,46 @@
 import Foundation
-import NIOSSL
+import NIOHTTP1
+import SwiftletAPIServer
+import SwiftletClient
 import SwiftletPKI
 
 /// A `swiftlet server` child process for a benchmark, with its TLS trust and admin token.
 final class BenchServer: @unchecked Sendable {
     let process: Process
     let port: Int
-    let tls: NIOSSLContext
-    let token: String
+    let transport: HTTPSTransport
     let readyMillis: Int
 
     var pid: Int32 { process.processIdentifier }
 
-    private init(process: Process, port: Int, tls: NIOSSLContext, token: String, readyMillis: Int) {
+    private init(process: Process, port: Int, transport: HTTPSTransport, readyMillis: Int) {
         self.process = process
         self.port = port
-        self.tls = tls
-        self.token = token
+        self.transport = transport
         self.readyMillis = readyMillis
+    }
+
+    /// Sends one request; the benchmark reads status and bytes, never decoding on the hot path.
+    func send(_ method: HTTPMethod, _ uri: String, _ body: [UInt8]? = nil) async -> (status: Int, body: [UInt8]) {
+        let headers: HTTPHeaders = ["Accept": "application/json", "Content-Type": "application/json"]
+        let response = await transport.send(HTTPRequest(method: method, uri: uri, headers: headers, body: body ?? []))
+        guard case .bytes(let bytes) = response.body else { return (Int(response.status.code), []) }
+        return (Int(response.status.code), bytes)
+    }
+
+    /// Opens a watch and calls `onLine` for every event line until it returns false.
+    func watch(_ uri: String, onLine: ([UInt8]) -> Bool) async throws {
+        let response = await transport.send(HTTPRequest(method: .GET, uri: uri, headers: ["Accept": "application/json"], body: []))
+        guard case .stream(let chunks) = response.body else { throw BenchError("watch answered \(response.status.code)") }
+        var pending: [UInt8] = []
+        for await chunk in chunks {
+            pending += chunk
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = Array(pending[..<newline])
+                pending.removeFirst(newline + 1)
+                if !onLine(line) { return }
+            }
+        }
     }
 
     static func start(dataDir: String, datastore: String?, extraArguments: [String] = []) async throws -> BenchServer {
@@ -37,11 +60,10 @@ final class BenchServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(5))
         }
         let readyMillis = Int((ContinuousClock.now - started).milliseconds)
-        var config = TLSConfiguration.makeClientConfiguration()
-        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(layout.caCertificatePath))
-        config.certificateVerification = .noHostnameVerification
         let token = try String(contentsOfFile: layout.adminTokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        return BenchServer(process: process, port: port, tls: try NIOSSLContext(configuration: config), token: token, readyMillis: readyMillis)
+        let ca = try String(contentsOfFile: layout.caCertificatePath, encoding: .utf8)
+        let transport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: token, maxIdleConnections: 64)
+        return BenchServer(process: process, port: port, transport: transport, readyMillis: readyMillis)
     }
 
     private func status(_ field: String) -> Int {
@@ -61,4 +83,9 @@ final class BenchServer: @unchecked Sendable {
             process.waitUntilExit()
         }
     }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
 }
