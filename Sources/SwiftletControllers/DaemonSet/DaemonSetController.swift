@@ -47,20 +47,7 @@ public final class DaemonSetController: Controller {
         self.expectations = ReplicaSetController.Expectations(clock: context.clock)
         pods.addIndexer(.controllerUID)
         revisions.addIndexer(.controllerUID)
-        daemonSets.addEventHandler(EventHandler(
-            onAdd: { [weak self] in self?.enqueue($0) },
-            onUpdate: { [weak self] old, new in
-                guard let self else { return }
-                if old[path: "metadata", "uid"] != new[path: "metadata", "uid"], let key = ObjectKey(old) {
-                    self.expectations.delete(key)
-                }
-                self.enqueue(new)
-            },
-            onDelete: { [weak self] object in
-                guard let self else { return }
-                if let key = ObjectKey(object) { self.expectations.delete(key) }
-                self.enqueue(object)
-            }))
+        daemonSets.addEventHandler(expectations.ownerEventHandler { [weak self] in self?.enqueue($0) })
         pods.addEventHandler(EventHandler(
             onAdd: { [weak self] in self?.podAdded($0) },
             onUpdate: { [weak self] old, new in self?.podUpdated(old, new) },

@@ -44,20 +44,7 @@ public final class ReplicaSetController: Controller {
         self.expectations = Expectations(clock: context.clock)
         owners.addIndexer(.controllerUID)
         pods.addIndexer(.controllerUID)
-        owners.addEventHandler(EventHandler(
-            onAdd: { [weak self] in self?.enqueue($0) },
-            onUpdate: { [weak self] old, new in
-                guard let self else { return }
-                if old[path: "metadata", "uid"] != new[path: "metadata", "uid"], let key = ObjectKey(old) {
-                    self.expectations.delete(key)
-                }
-                self.enqueue(new)
-            },
-            onDelete: { [weak self] object in
-                guard let self else { return }
-                if let key = ObjectKey(object) { self.expectations.delete(key) }
-                self.enqueue(object)
-            }))
+        owners.addEventHandler(expectations.ownerEventHandler { [weak self] in self?.enqueue($0) })
         pods.addEventHandler(EventHandler(
             onAdd: { [weak self] in self?.podAdded($0) },
             onUpdate: { [weak self] old, new in self?.podUpdated(old, new) },

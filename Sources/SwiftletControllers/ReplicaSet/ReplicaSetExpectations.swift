@@ -1,5 +1,6 @@
 import Synchronization
 import SwiftletClient
+import SwiftletMachinery
 
 extension ReplicaSetController {
     /// client-go's `UIDTrackingControllerExpectations`: what a sync has asked the API server
@@ -62,6 +63,23 @@ extension ReplicaSetController {
                 guard r[key]?.deleting.remove(pod) != nil else { return }
                 r[key]!.del -= 1
             }
+        }
+
+        /// Handlers for the owning resource: every change queues the owner, and an owner that
+        /// is deleted, or replaced under the same name, drops what was expected of the old one.
+        func ownerEventHandler(enqueue: @escaping @Sendable (JSONValue) -> Void) -> EventHandler {
+            EventHandler(
+                onAdd: enqueue,
+                onUpdate: { [weak self] old, new in
+                    if old[path: "metadata", "uid"] != new[path: "metadata", "uid"], let key = ObjectKey(old) {
+                        self?.delete(key)
+                    }
+                    enqueue(new)
+                },
+                onDelete: { [weak self] object in
+                    if let key = ObjectKey(object) { self?.delete(key) }
+                    enqueue(object)
+                })
         }
 
         func delete(_ key: ObjectKey) {
