@@ -11,7 +11,7 @@ import SwiftletMachinery
 /// `metadata.name` node affinity, for the scheduler to place), deletes pods on nodes that no
 /// longer qualify, duplicates and failed pods, rolls old-template pods over within
 /// `maxUnavailable`, trims the revision history and writes the status.
-public final class DaemonSetController: Controller {
+public final class DaemonSetController: Controller, PodOwningController {
     public var name: String { "daemonset" }
     static let component = "daemonset-controller"
     static let apiVersion = "apps/v1"
@@ -111,48 +111,6 @@ public final class DaemonSetController: Controller {
             guard let selector = try? LabelSelector.fromJSON(ds[path: "spec", "selector"]), !selector.isEverything else { return false }
             return selector.matches(PodState.labels(object))
         }
-    }
-
-    func podAdded(_ pod: JSONValue) {
-        if pod[path: "metadata", "deletionTimestamp"] != nil {
-            podDeleted(pod)
-            return
-        }
-        if Indexer.controllerReference(of: pod) != nil {
-            guard let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
-            expectations.creationObserved(key)
-            queue.add(key)
-            return
-        }
-        for owner in matchingOwners(of: pod) { enqueue(owner) }
-    }
-
-    func podUpdated(_ old: JSONValue, _ new: JSONValue) {
-        if old[path: "metadata", "resourceVersion"] == new[path: "metadata", "resourceVersion"] { return }
-        if new[path: "metadata", "deletionTimestamp"] != nil {
-            podDeleted(new)
-            return
-        }
-        let oldRef = Indexer.controllerReference(of: old), newRef = Indexer.controllerReference(of: new)
-        if oldRef != newRef, oldRef != nil, let owner = controllingOwner(of: old) { enqueue(owner) }
-        if newRef != nil {
-            guard let owner = controllingOwner(of: new), let key = ObjectKey(owner) else { return }
-            queue.add(key)
-            let minReady = owner[path: "spec", "minReadySeconds"]?.intValue ?? 0
-            if !PodState.isReady(old) && PodState.isReady(new) && minReady > 0 {
-                queue.addAfter(key, .seconds(minReady) + .seconds(1))
-            }
-            return
-        }
-        if PodState.labels(old) != PodState.labels(new) || oldRef != newRef {
-            for owner in matchingOwners(of: new) { enqueue(owner) }
-        }
-    }
-
-    func podDeleted(_ pod: JSONValue) {
-        guard let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
-        expectations.deletionObserved(key, pod: PodState.key(pod))
-        queue.add(key)
     }
 
     /// A revision's owner (or, for an orphan, every DaemonSet that might adopt it) re-syncs.

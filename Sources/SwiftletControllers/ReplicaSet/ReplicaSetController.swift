@@ -10,7 +10,7 @@ import SwiftletMachinery
 /// that no longer match), creates missing pods in slow-start batches or deletes surplus ones
 /// in the upstream order of preference, and writes the status. Expectations keep a sync from
 /// acting again on a cache that has not yet caught up with its own writes.
-public final class ReplicaSetController: Controller {
+public final class ReplicaSetController: Controller, PodOwningController {
     /// At most this many creates or deletes per sync (`BurstReplicas`).
     static let burstReplicas = 500
     /// The first slow-start batch; each later batch doubles.
@@ -83,51 +83,4 @@ public final class ReplicaSetController: Controller {
         }
     }
 
-    func podAdded(_ pod: JSONValue) {
-        if pod[path: "metadata", "deletionTimestamp"] != nil {
-            // Restarted controller or re-listed: a pod already being deleted is a deletion.
-            podDeleted(pod)
-            return
-        }
-        if Indexer.controllerReference(of: pod) != nil {
-            guard let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
-            expectations.creationObserved(key)
-            queue.add(key)
-            return
-        }
-        for owner in matchingOwners(of: pod) { enqueue(owner) }
-    }
-
-    func podUpdated(_ old: JSONValue, _ new: JSONValue) {
-        if old[path: "metadata", "resourceVersion"] == new[path: "metadata", "resourceVersion"] { return }
-        let labelsChanged = PodState.labels(old) != PodState.labels(new)
-        if new[path: "metadata", "deletionTimestamp"] != nil {
-            podDeleted(new)
-            if labelsChanged { podDeleted(old) }
-            return
-        }
-        let oldRef = Indexer.controllerReference(of: old), newRef = Indexer.controllerReference(of: new)
-        let refChanged = oldRef != newRef
-        if refChanged, oldRef != nil, let owner = controllingOwner(of: old) { enqueue(owner) }
-        if newRef != nil {
-            guard let owner = controllingOwner(of: new), let key = ObjectKey(owner) else { return }
-            queue.add(key)
-            let minReady = owner[path: "spec", "minReadySeconds"]?.intValue ?? 0
-            if !PodState.isReady(old) && PodState.isReady(new) && minReady > 0 {
-                // Check availability again once the pod has been ready long enough.
-                queue.addAfter(key, .seconds(minReady) + .seconds(1))
-            }
-            return
-        }
-        if labelsChanged || refChanged {
-            for owner in matchingOwners(of: new) { enqueue(owner) }
-        }
-    }
-
-    func podDeleted(_ pod: JSONValue) {
-        guard Indexer.controllerReference(of: pod) != nil,
-              let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
-        expectations.deletionObserved(key, pod: PodState.key(pod))
-        queue.add(key)
-    }
 }
