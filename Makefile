@@ -7,7 +7,7 @@ BIN = .build/$(CONFIG)/swiftlet
 
 build:
 	./scripts/setup.sh
-	$(SWIFT) build -c $(CONFIG) --product swiftlet
+	$(SWIFT) build -c $(CONFIG)
 
 # A single-node cluster on the embedded SQLite datastore, in the foreground.
 run: build

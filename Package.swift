@@ -5,7 +5,11 @@ let package = Package(
     name: "swiftlet",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "swiftlet", targets: ["swiftlet"])
+        .executable(name: "swiftlet", targets: ["swiftlet"]),
+        // Installed beside `swiftlet`: the per-container shim and the built-in images' programs.
+        .executable(name: "swiftlet-shim", targets: ["swiftlet-shim"]),
+        .executable(name: "swiftlet-whoami", targets: ["swiftlet-whoami"]),
+        .executable(name: "swiftlet-pi", targets: ["swiftlet-pi"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -41,6 +45,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
@@ -63,10 +68,32 @@ let package = Package(
         // Simulated nodes (as KWOK does): nodes that heartbeat and "run" bound pods at once.
         .target(name: "SwiftletSimulation", dependencies: ["SwiftletClient", "SwiftletAPI", "SwiftletMachinery"]),
 
+        // Containers: OCI bundles run by runc through swiftlet-shim, overlay root filesystems on the
+        // host's root, cgroups, container log files, and the image store with its built-in catalog.
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletMachinery"]),
+
+        // One per running container, as conmon does: holds its stdio, writes the CRI log file, reaps it and
+        // records how it ended, so that containers outlive a restart of the agent. Glibc only, to stay small.
+        .executableTarget(name: "swiftlet-shim"),
+
+        // Pod sandboxes' networking: the node bridge, a network namespace and veth per pod, pod IPs from the podCIDR.
+        .target(name: "SwiftletPodNetwork"),
+
+        // The programs behind the built-in images kiamol/ch02-whoami and kiamol/ch05-pi. Glibc only.
+        .target(name: "SwiftletSampleApps"),
+        .executableTarget(name: "swiftlet-whoami", dependencies: ["SwiftletSampleApps"]),
+        .executableTarget(name: "swiftlet-pi", dependencies: ["SwiftletSampleApps"]),
+
+        // The node agent (a kubelet): registers the node, runs its pods' containers, probes, restarts, status.
+        .target(name: "SwiftletNodeAgent", dependencies: [
+            "SwiftletClient", "SwiftletAPIServer", "SwiftletAPI", "SwiftletMachinery", "SwiftletRuntime", "SwiftletPodNetwork",
+        ]),
+
         // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletMachinery", "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
             "SwiftletControllers", "SwiftletScheduler", "SwiftletSimulation",
+            "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -84,6 +111,13 @@ let package = Package(
         .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletRuntime", "SwiftletMachinery"]),
+        .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletSampleApps"]),
+        .testTarget(name: "SwiftletNodeAgentTests", dependencies: [
+            "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletClient", "SwiftletAPIServer",
+            "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI",
+        ]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
             "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage",
             .product(name: "NIOHTTP1", package: "swift-nio"),

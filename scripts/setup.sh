@@ -8,13 +8,20 @@ dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
+# The node agent's runtime and networking: runc runs containers; ip, nft and conntrack set up pod
+# networks and Services. The built-in images' lower layer is the host's root filesystem, so the
+# sleep toolbox (sh, curl, wget, nslookup) and nginx come from Debian's packages.
+for cmd in runc:runc ip:iproute2 nft:nftables conntrack:conntrack nslookup:bind9-dnsutils \
+           wget:wget busybox:busybox nginx:nginx; do
+  command -v "${cmd%%:*}" >/dev/null 2>&1 || need_apt+=("${cmd#*:}")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: please install as root: apt-get install ${need_apt[*]}" >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 if [ "${1:-}" = "--test" ]; then

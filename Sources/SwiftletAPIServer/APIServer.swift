@@ -14,6 +14,8 @@ public final class APIServer: Sendable {
     public let store: any Store
     let storages: [String: ResourceStorage]
     let allocators: ServiceAllocators
+    /// The node agents that serve pods' logs, exec and attach.
+    public let nodeStreaming = NodeStreamingRegistry()
     private let storeWatches: Mutex<[StoreWatch]>
     private let bookmarkTask: Mutex<Task<Void, Never>?>
 
@@ -46,7 +48,7 @@ public final class APIServer: Sendable {
             let strategy: any ResourceStrategy
             switch info.qualifiedResource {
             case "services": strategy = ServiceStrategy()
-            case "pods": strategy = PodStrategy()
+            case "pods": strategy = PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds)
             case "namespaces": strategy = NamespaceStrategy()
             default: strategy = DefaultStrategy()
             }

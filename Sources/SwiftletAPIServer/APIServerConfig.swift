@@ -9,6 +9,9 @@ public struct APIServerConfig: Sendable {
     public var nodePortRange: ClosedRange<Int> = 30000...32767
     /// Bearer tokens and who they authenticate.
     public var tokens: [String: UserInfo] = [:]
+    /// The tolerationSeconds of the not-ready and unreachable NoExecute tolerations the
+    /// DefaultTolerationSeconds admission gives pods that have none of their own.
+    public var defaultTolerationSeconds: Int64 = 300
     /// Bookmarks go to watchers that asked for them this often.
     public var bookmarkInterval: Duration = .seconds(60)
     /// The time source; tests inject their own.

@@ -5,9 +5,10 @@ import SwiftletClient
 import SwiftletMachinery
 
 /// Nodes without machines, as KWOK makes them: each registers a Ready Node, renews its Lease
-/// in `kube-node-lease` every 10 seconds, and "runs" every pod bound to it at once — the pod's
-/// status becomes Running and Ready with an address from the node's pod CIDR — and removes a
-/// pod marked for deletion as a kubelet does once its containers have stopped.
+/// in `kube-node-lease` every 10 seconds (posting its status too when what is stored differs
+/// from its own healthy view, as a kubelet does), and "runs" every pod bound to it at once —
+/// the pod's status becomes Running and Ready with an address from the node's pod CIDR — and
+/// removes a pod marked for deletion as a kubelet does once its containers have stopped.
 ///
 /// Pods are followed through the shared pod informer and synced by several workers from a
 /// work queue, so a thousand pods bound at once cost a thousand status writes and nothing
@@ -30,6 +31,8 @@ public final class SimulatedNodes: Sendable {
     private let statusEveryLeases = 6
 
     private let pods: SharedInformer
+    /// What the API server holds of our nodes, compared with our own view each heartbeat.
+    private let nodes: SharedInformer
     private let queue: WorkQueue<ObjectKey>
     private let indexByName: [String: Int]
 
@@ -76,6 +79,7 @@ public final class SimulatedNodes: Sendable {
         self.state = Mutex(State(pools: pools))
         self.queue = WorkQueue(clock: clock)
         self.pods = informers.informer(for: Resources.pods)
+        self.nodes = informers.informer(for: Resources.nodes)
 
         let mine: @Sendable (JSONValue) -> ObjectKey? = { [indexByName] pod in
             guard let node = pod[path: "spec", "nodeName"]?.stringValue, indexByName[node] != nil else { return nil }
@@ -105,7 +109,8 @@ public final class SimulatedNodes: Sendable {
             await ensureNode(name)
         }
         pods.start()
-        guard await pods.waitForSync() else { return }
+        nodes.start()
+        guard await pods.waitForSync(), await nodes.waitForSync() else { return }
         adoptAddresses()
         let runner = ControllerRunner(name: "simulated-nodes", queue: queue, workers: workers, log: log) { key in
             try await self.sync(key)
@@ -150,7 +155,7 @@ public final class SimulatedNodes: Sendable {
                 if Task.isCancelled { return }
                 if state.withLock({ $0.nodeUIDs[name] == nil }) {
                     await ensureNode(name)
-                } else if postStatus {
+                } else if postStatus || storedStatusDiffers(name) {
                     await postNodeStatus(name)
                 }
                 await renewLease(name)
@@ -160,13 +165,19 @@ public final class SimulatedNodes: Sendable {
         }
     }
 
+    /// The kubelet's `nodeStatusUpdateFrequency` check: something else (the node lifecycle
+    /// controller, after missed leases) has changed a condition this node reports.
+    private func storedStatusDiffers(_ name: String) -> Bool {
+        guard let node = nodes.get(name: name) else { return false }
+        return SimulatedObjects.conditionsDiffer(node[path: "status", "conditions"]?.arrayValue ?? [])
+    }
+
+    /// Posts this node's own conditions with a fresh heartbeat.
     private func postNodeStatus(_ name: String) async {
         let now = clock.now
         do {
             let node = try await client.get(Resources.nodes, name: name)
-            var conditions = node[path: "status", "conditions"]?.arrayValue ?? []
-            for i in conditions.indices { conditions[i]["lastHeartbeatTime"] = .string(RFC3339.string(from: now)) }
-            if conditions.isEmpty { conditions = SimulatedObjects.conditions(now: now, transition: now).arrayValue ?? [] }
+            let conditions = SimulatedObjects.ownConditions(over: node[path: "status", "conditions"]?.arrayValue ?? [], now: now)
             _ = try await client.patch(Resources.nodes, name: name, .merge(["status": ["conditions": .array(conditions)]]),
                                        subresource: "status")
         } catch where error.code == 404 {

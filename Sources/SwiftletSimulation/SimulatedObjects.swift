@@ -73,6 +73,29 @@ enum SimulatedObjects {
         ]
     }
 
+    /// Whether the stored conditions say something other than this node's own (healthy) view.
+    static func conditionsDiffer(_ stored: [JSONValue]) -> Bool {
+        let own = conditions(now: .distantPast, transition: .distantPast).arrayValue ?? []
+        return own.contains { mine in
+            stored.first { $0["type"] == mine["type"] }?["status"] != mine["status"]
+        }
+    }
+
+    /// This node's conditions over the stored ones, as a kubelet sets them: a fresh heartbeat;
+    /// the transition time kept where the status is unchanged and `now` where it changes;
+    /// conditions that others own kept as they are.
+    static func ownConditions(over stored: [JSONValue], now: Date) -> [JSONValue] {
+        var own = conditions(now: now, transition: now).arrayValue ?? []
+        for i in own.indices {
+            if let previous = stored.first(where: { $0["type"] == own[i]["type"] }),
+               previous["status"] == own[i]["status"], let since = previous["lastTransitionTime"] {
+                own[i]["lastTransitionTime"] = since
+            }
+        }
+        let ownTypes = Set(own.compactMap { $0["type"]?.stringValue })
+        return stored.filter { !ownTypes.contains($0["type"]?.stringValue ?? "") } + own
+    }
+
     static func lease(node: String, nodeUID: String?, now: Date) -> JSONValue {
         var lease: JSONValue = [
             "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",

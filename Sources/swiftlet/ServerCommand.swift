@@ -5,6 +5,7 @@ import NIOSSL
 import SwiftletAPIServer
 import SwiftletClient
 import SwiftletControllers
+import SwiftletNodeAgent
 import SwiftletPKI
 import SwiftletScheduler
 import SwiftletSimulation
@@ -40,6 +41,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Register N simulated nodes that run bound pods at once, without containers (as KWOK does).")
     var simulatedNodes = 0
 
+    @Flag(help: "Run no node agent on this machine: a control plane only (with --simulated-nodes, or for `swiftlet agent` nodes).")
+    var disableAgent = false
+
+    @Option(help: "The name of this machine's node (default: the host name).")
+    var nodeName: String?
+
     @Option(help: "How long pods without their own toleration stay on a node that is not ready or unreachable, in seconds.")
     var defaultTolerationSeconds = 300
 
@@ -52,6 +59,7 @@ struct ServerCommand: AsyncParsableCommand {
         var config = APIServerConfig()
         config.securePort = port
         config.serviceCIDR = serviceCidr
+        config.defaultTolerationSeconds = Int64(defaultTolerationSeconds)
         config.advertiseAddress = bind == "0.0.0.0" || bind == "::" ? (hostAddresses().first ?? "127.0.0.1") : bind
 
         let serviceIP = try Self.firstServiceIP(serviceCidr)
@@ -73,7 +81,7 @@ struct ServerCommand: AsyncParsableCommand {
         let sslContext = try NIOSSLContext(configuration: tls)
 
         let http = HTTPServer(host: bind, port: port, tls: sslContext, group: .singletonMultiThreadedEventLoopGroup,
-                              handler: { await server.handle($0) })
+                              webSocket: { await server.webSocketUpgrade($0) }, handler: { await server.handle($0) })
         let bound = try await http.bind()
 
         let clientHost = bind == "0.0.0.0" ? "127.0.0.1" : (bind == "::" ? "::1" : bind)
@@ -103,7 +111,7 @@ struct ServerCommand: AsyncParsableCommand {
         let serving = Task { try await http.serve(bound) }
         let controlPlane = Task {
             await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes,
-                                       defaultTolerationSeconds: defaultTolerationSeconds)
+                                       agent: disableAgent ? nil : agentConfig(dataDir: dataDir))
         }
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
@@ -114,9 +122,16 @@ struct ServerCommand: AsyncParsableCommand {
         store.close()
     }
 
-    /// The controllers, the scheduler and any simulated nodes, as in-process clients of the
-    /// API server: they go through the same validation and admission as kubectl, without HTTP.
-    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int, defaultTolerationSeconds: Int) async {
+    /// This machine's node: its pods and containers under DATA_DIR/agent.
+    func agentConfig(dataDir: String) -> NodeAgentConfig {
+        let name = nodeName ?? NodeAgentConfig.machineHostName()
+        let address = bind == "0.0.0.0" || bind == "::" || bind.hasPrefix("127.") ? hostAddresses().first : bind
+        return NodeAgentConfig.forNode(name, dataDirectory: dataDir + "/agent", podCIDR: nil, bridgeName: nil, nodeIP: address)
+    }
+
+    /// The controllers, the scheduler, simulated nodes and this machine's node agent, as in-process
+    /// clients of the API server: they go through the same validation and admission as kubectl, without HTTP.
+    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int, agent agentConfig: NodeAgentConfig?) async {
         let client = APIClient(transport: LocalTransport(server: server, token: token))
         let informers = SharedInformerFactory(client: client)
         let context = ControllerContext(client: client, informers: informers)
@@ -130,16 +145,20 @@ struct ServerCommand: AsyncParsableCommand {
             EndpointSliceController(context: context),
             GarbageCollector(context: context),
             NamespaceController(context: context),
-            NodeLifecycleController(context: context, defaultTolerationSeconds: defaultTolerationSeconds),
+            NodeLifecycleController(context: context),
+            NodeIPAMController(context: context),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)
         let simulation = simulatedNodes > 0
             ? SimulatedNodes(client: client, informers: informers, count: simulatedNodes, log: ClientLog.standardError)
             : nil
+        let agent = agentConfig.map { NodeAgent(config: $0, client: client, informers: informers) }
+        if let agent { server.nodeStreaming.register(nodeName: agent.config.nodeName, agent.streaming) }
         await withDiscardingTaskGroup { group in
             group.addTask { await manager.run() }
             group.addTask { await scheduler.run(workers: 4) }
+            if let agent { group.addTask { await agent.run() } }
             if let simulation { group.addTask { await simulation.run() } }
         }
     }

@@ -10,10 +10,12 @@ struct TestServer {
     let store: MemoryStore
     static let token = "test-token"
 
-    init(clock: @escaping @Sendable () -> Date = { Date() }, store: MemoryStore = MemoryStore()) throws {
+    init(clock: @escaping @Sendable () -> Date = { Date() }, store: MemoryStore = MemoryStore(),
+         defaultTolerationSeconds: Int64 = 300) throws {
         var config = APIServerConfig()
         config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
         config.clock = clock
+        config.defaultTolerationSeconds = defaultTolerationSeconds
         self.store = store
         server = try APIServer(config: config, store: store)
     }

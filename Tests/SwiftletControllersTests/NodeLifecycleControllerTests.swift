@@ -193,10 +193,14 @@ import SwiftletMachinery
         let custom = C.Taint(["key": "k", "value": "v", "effect": "NoExecute"])
         func pod(_ tolerations: JSONValue) -> JSONValue { ["spec": ["tolerations": tolerations]] }
         #expect(C.evictionDecision(pod([]), [], now) == .keep)
-        #expect(C.evictionDecision(pod([]), [unreachable], now) == .deleteAt(now.addingTimeInterval(295)))
-        #expect(C.evictionDecision(pod([]), [unreachable, custom], now) == .deleteNow)
+        // No toleration of its own (the API server's admission gives every pod one): at once.
+        #expect(C.evictionDecision(pod([]), [unreachable], now) == .deleteNow)
+        let admitted: JSONValue = [["key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                                    "tolerationSeconds": 300]]
+        #expect(C.evictionDecision(pod(admitted), [unreachable], now) == .deleteAt(now.addingTimeInterval(295)))
+        #expect(C.evictionDecision(pod(admitted), [unreachable, custom], now) == .deleteNow)
         #expect(C.evictionDecision(pod([["operator": "Exists"]]), [unreachable, custom], now) == .keep)
-        #expect(C.evictionDecision(pod([["key": "k", "operator": "Equal", "value": "v", "tolerationSeconds": 60]]),
+        #expect(C.evictionDecision(pod([admitted[0]!, ["key": "k", "operator": "Equal", "value": "v", "tolerationSeconds": 60]]),
                                    [unreachable, custom], now) == .deleteAt(now.addingTimeInterval(60)))
         #expect(C.evictionDecision(pod([["key": "k", "value": "other"]]), [custom], now) == .deleteNow)
         // Two matching tolerations: the smaller number of seconds wins.
@@ -239,8 +243,8 @@ import SwiftletMachinery
 }
 
 extension NodeLifecycleController {
-    /// Test shorthand for the decision with the default 300 s.
+    /// Test shorthand.
     static func evictionDecision(_ pod: JSONValue, _ taints: [Taint], _ now: Date) -> EvictionDecision {
-        evictionDecision(pod: pod, taints: taints, defaultSeconds: 300, now: now)
+        evictionDecision(pod: pod, taints: taints, now: now)
     }
 }

@@ -20,12 +20,13 @@ struct NodeLifecycleHarness {
     init(defaultTolerationSeconds: Int = 300) throws {
         var config = APIServerConfig()
         config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
+        config.defaultTolerationSeconds = Int64(defaultTolerationSeconds)
         server = try APIServer(config: config, store: MemoryStore())
         client = APIClient(transport: LocalTransport(server: server, token: Self.token))
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, clock: clock, log: ClientLog.discard)
-        controller = NodeLifecycleController(context: context, defaultTolerationSeconds: defaultTolerationSeconds)
+        controller = NodeLifecycleController(context: context)
     }
 
     func start() async -> Bool {

@@ -61,6 +61,77 @@ import SwiftletMachinery
         await sim.stop()
     }
 
+    @Test func statusIsPostedAtTheNextHeartbeatWhenTheStoredConditionsDiffer() async throws {
+        let server = try makeSimServer()
+        let client = makeSimClient(server)
+        let clock = ManualClock()
+        let sim = RunningSimulation(client: client, count: 1, clock: clock)
+        defer { sim.task.cancel() }
+        let registeredAt = RFC3339.string(from: clock.now)
+        #expect(await eventually { clock.sleeperCount >= 1 })
+        func ready(_ node: JSONValue?) -> JSONValue? {
+            node?[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "Ready" }
+        }
+        let cachedNodes = sim.informers.informer(for: Resources.nodes)
+
+        // Nothing changed: a lease renewal only, no status write.
+        clock.advance(by: .seconds(10))
+        let renewed = RFC3339.microString(from: clock.now)
+        #expect(await eventually {
+            (try? await client.get(Resources.leases, namespace: "kube-node-lease", name: "sim-node-0"))?[path: "spec", "renewTime"]?
+                .stringValue == renewed
+        })
+        var node = try await client.get(Resources.nodes, name: "sim-node-0")
+        #expect(ready(node)?["lastHeartbeatTime"]?.stringValue == registeredAt)
+
+        // The node lifecycle controller marks it Unknown (its leases were missed meanwhile).
+        let markedAt = clock.now
+        var conditions = node[path: "status", "conditions"]?.arrayValue ?? []
+        for i in conditions.indices {
+            conditions[i]["status"] = "Unknown"
+            conditions[i]["reason"] = "NodeStatusUnknown"
+            conditions[i]["lastTransitionTime"] = .string(RFC3339.string(from: markedAt))
+        }
+        node[path: "status", "conditions"] = .array(conditions)
+        _ = try await client.update(Resources.nodes, node, subresource: "status")
+        #expect(await eventually { ready(cachedNodes.get(name: "sim-node-0"))?["status"] == "Unknown" })
+
+        // The next heartbeat, not the minute-long status period, puts its own view back.
+        #expect(await eventually { clock.sleeperCount >= 1 })
+        clock.advance(by: .seconds(10))
+        let postedAt = RFC3339.string(from: clock.now)
+        #expect(await eventually {
+            ready(try? await client.get(Resources.nodes, name: "sim-node-0"))?["status"] == "True"
+        })
+        node = try await client.get(Resources.nodes, name: "sim-node-0")
+        let readyNow = try #require(ready(node))
+        #expect(readyNow["reason"] == "KubeletReady")
+        #expect(readyNow["lastHeartbeatTime"]?.stringValue == postedAt)
+        #expect(readyNow["lastTransitionTime"]?.stringValue == postedAt)
+        for type in ["MemoryPressure", "DiskPressure", "PIDPressure"] {
+            #expect(node[path: "status", "conditions"]?.arrayValue?.first { $0["type"]?.stringValue == type }?["status"] == "False")
+        }
+        await sim.stop()
+    }
+
+    @Test func ownConditionsKeepTransitionTimesOfUnchangedStatusesAndForeignConditions() {
+        let then = Date(timeIntervalSince1970: 1_700_000_000), now = then.addingTimeInterval(600)
+        var stored = SimulatedObjects.conditions(now: then, transition: then).arrayValue ?? []
+        stored[3]["status"] = "Unknown"
+        let network: JSONValue = ["type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"]
+        stored.append(network)
+        #expect(SimulatedObjects.conditionsDiffer(stored))
+        let posted = SimulatedObjects.ownConditions(over: stored, now: now)
+        #expect(!SimulatedObjects.conditionsDiffer(posted))
+        #expect(posted.first == network)
+        func transition(_ type: String) -> String? {
+            posted.first { $0["type"]?.stringValue == type }?["lastTransitionTime"]?.stringValue
+        }
+        #expect(transition("MemoryPressure") == RFC3339.string(from: then))
+        #expect(transition("Ready") == RFC3339.string(from: now))
+        #expect(posted.allSatisfy { $0 == network || $0["lastHeartbeatTime"]?.stringValue == RFC3339.string(from: now) })
+    }
+
     @Test func boundPodRunsWithAddressFromItsNode() async throws {
         let server = try makeSimServer()
         let client = makeSimClient(server)

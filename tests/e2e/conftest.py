@@ -53,6 +53,14 @@ def kubectl_binaries():
     return found
 
 
+def bridge_name(node: str) -> str:
+    """The node agent's default bridge for a node (NodeAgentConfig.defaultBridgeName)."""
+    h = 0x811C9DC5
+    for b in node.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return f"swl{h:08x}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,10 +88,15 @@ def wait_for(check, timeout=20.0, what="condition"):
 class Server:
     """A running `swiftlet server` with its own data dir and port."""
 
-    def __init__(self, data_dir: Path, extra_args=()):
+    def __init__(self, data_dir: Path, extra_args=(), agent=False):
+        """Without `agent`, the server runs no node agent (tests of the API and of the
+        controllers on simulated nodes); with it, a real node named after the port."""
         self.data_dir = data_dir
         self.port = free_port()
-        self.extra_args = list(extra_args)
+        self.node_name = f"e2e-node-{self.port}"
+        self.agent = agent
+        self.bridge = bridge_name(self.node_name)
+        self.extra_args = list(extra_args) + (["--node-name", self.node_name] if agent else ["--disable-agent"])
         self.proc = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
@@ -127,6 +140,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def cleanup(self):
+        """`swiftlet cleanup` for this server's data dir: removes every container, network
+        namespace, bridge, mount and cgroup its node agent made."""
+        subprocess.run([swiftlet_bin(), "cleanup", "--data-dir", str(self.data_dir)], check=True,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
 
     def log(self) -> str:
         try:

@@ -59,7 +59,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(workdir):
-    server = Server(workdir / "sim-data", extra_args=["--simulated-nodes", "2"])
+    server = Server(workdir / "sim-data", extra_args=["--simulated-nodes", "2", "--default-toleration-seconds", "120"])
     server.start()
     yield server
     server.stop()
@@ -107,6 +107,15 @@ def test_replicaset_replaces_deleted_pods_and_scales(k):
     described = k("describe", "rs", "whoami-web")
     assert "SuccessfulCreate" in described and "Created pod: whoami-web-" in described
     assert "SuccessfulDelete" not in described or "Deleted pod" in described
+
+
+def test_pods_get_the_default_not_ready_and_unreachable_tolerations(k):
+    # DefaultTolerationSeconds admission, with the server's --default-toleration-seconds.
+    wait_for(lambda: running(k, "app=whoami-web", 3), what="3 whoami pods")
+    for pod in pods(k, "app=whoami-web"):
+        tolerations = pod["spec"]["tolerations"]
+        assert {(t["key"], t["effect"], t["tolerationSeconds"]) for t in tolerations} == {
+            ("node.kubernetes.io/not-ready", "NoExecute", 120), ("node.kubernetes.io/unreachable", "NoExecute", 120)}
 
 
 def test_owner_references(k):

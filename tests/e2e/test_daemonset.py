@@ -1,6 +1,7 @@
 """The chapter's DaemonSet steps on two simulated nodes: a DaemonSet takes over from a
 Deployment without the Service losing endpoints, a nodeSelector removes its pods and a node
-label brings one back, and `--cascade=false` leaves pods that a new DaemonSet adopts."""
+label brings one back, `--cascade=false` leaves pods that a new DaemonSet adopts, and a
+rolling update with maxSurge brings each new pod up next to the old one."""
 
 import json
 
@@ -130,5 +131,27 @@ def test_cascade_false_leaves_pods_that_a_new_daemonset_adopts(k):
     k.apply(with_node_selector(DAEMONSET))
     adopted = wait_for(lambda: [p for p in live_pods(k) if p["metadata"].get("ownerReferences")] or None, what="adoption")
     assert {p["metadata"]["name"] for p in adopted} == before
+    k("delete", "ds", "pi-proxy")
+    wait_for(lambda: not live_pods(k), what="daemonset pods deleted")
+
+
+def with_surge(manifest, image):
+    surge = "spec:\n  updateStrategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0\n  selector:"
+    return manifest.replace("spec:\n  selector:", surge, 1).replace("nginx:1.17-alpine", image)
+
+
+def test_rolling_update_with_max_surge(k):
+    k.apply(with_surge(DAEMONSET, "nginx:1.17-alpine"))
+    old = wait_for(lambda: (lambda p: p if len(p) == 2 else None)(live_pods(k)), what="2 daemonset pods")
+    k.apply(with_surge(DAEMONSET, "nginx:1.18-alpine"))
+    out = k("rollout", "status", "ds/pi-proxy", "--timeout=60s", timeout=90)
+    assert "successfully rolled out" in out
+    new = wait_for(lambda: (lambda p: p if len(p) == 2 and all(x["spec"]["containers"][0]["image"] == "nginx:1.18-alpine"
+                                                               for x in p) else None)(live_pods(k)), what="2 updated pods")
+    assert not {p["metadata"]["name"] for p in old} & {p["metadata"]["name"] for p in new}
+    assert len({p["spec"]["nodeName"] for p in new}) == 2
+    # maxUnavailable 0: each old pod was deleted only after its replacement was available.
+    described = k("describe", "ds", "pi-proxy")
+    assert described.count("SuccessfulDelete") >= 1
     k("delete", "ds", "pi-proxy")
     wait_for(lambda: not live_pods(k), what="daemonset pods deleted")

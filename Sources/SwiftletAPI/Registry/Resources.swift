@@ -24,6 +24,8 @@ public enum Resources {
     public static let pods = make("", "v1", "pods", "Pod", short: ["po"], categories: ["all"], status: true, extra: [
         .init(name: "binding", group: "", version: "v1", kind: "Binding", verbs: ["create"]),
         .init(name: "log", group: "", version: "v1", kind: "Pod", verbs: ["get"]),
+        .init(name: "exec", group: "", version: "v1", kind: "PodExecOptions", verbs: ["create", "get"]),
+        .init(name: "attach", group: "", version: "v1", kind: "PodAttachOptions", verbs: ["create", "get"]),
     ])
     public static let services = make("", "v1", "services", "Service", short: ["svc"], categories: ["all"],
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], status: true)

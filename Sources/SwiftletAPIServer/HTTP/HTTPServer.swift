@@ -4,36 +4,43 @@ import NIOPosix
 import NIOSSL
 import SwiftletMachinery
 
-/// The HTTPS listener: TLS, HTTP/1.1 with keep-alive, one task per connection.
+/// The HTTPS listener: TLS, HTTP/1.1 with keep-alive, one task per connection, and WebSocket
+/// upgrades (exec, attach) for the requests `webSocket` takes.
 ///
 /// HTTP/2 is not offered in ALPN: Go clients then use HTTP/1.1, which every kubectl feature
 /// (watch streams, and the WebSocket upgrades of exec) works over.
 public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    /// Decides on a request (head only) that asks to switch to WebSocket; nil serves it as an ordinary request.
+    public typealias WebSocketHandler = @Sendable (HTTPRequest) async -> WebSocketUpgrade?
 
     private let host: String
     private let port: Int
     private let tls: NIOSSLContext?
     private let handler: Handler
+    private let webSocket: WebSocketHandler?
     private let group: MultiThreadedEventLoopGroup
 
-    public init(host: String, port: Int, tls: NIOSSLContext?, group: MultiThreadedEventLoopGroup, handler: @escaping Handler) {
+    public init(host: String, port: Int, tls: NIOSSLContext?, group: MultiThreadedEventLoopGroup,
+                webSocket: WebSocketHandler? = nil, handler: @escaping Handler) {
         self.host = host
         self.port = port
         self.tls = tls
         self.group = group
+        self.webSocket = webSocket
         self.handler = handler
     }
 
     public struct Bound: Sendable {
         public let port: Int
-        let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let channel: NIOAsyncChannel<PendingConnection, Never>
     }
 
     /// Binds the socket; call `serve` next. Separate so that start-up can report the port
     /// (and fail on a busy one) before anything else runs.
     public func bind() async throws -> Bound {
         let tls = self.tls
+        let webSocket = self.webSocket
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -43,9 +50,7 @@ public final class HTTPServer: Sendable {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+                    return PendingConnection(channel: channel, kind: try ServerConnection.configure(channel, decide: webSocket))
                 }
             }
         return Bound(port: channel.channel.localAddress?.port ?? port, channel: channel)
@@ -55,17 +60,29 @@ public final class HTTPServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await bound.channel.executeThenClose { connections in
                 for try await connection in connections {
-                    group.addTask { await self.serveConnection(connection) }
+                    group.addTask {
+                        switch try? await connection.kind.get() {
+                        case .http(let channel, let upgradeAsked)?:
+                            await self.serveConnection(channel, upgradeAsked: upgradeAsked)
+                        case .webSocket(let channel, let session)?:
+                            await WebSocketConnection.serve(channel, session: session)
+                        case nil:
+                            // The client left, or broke the protocol, before its first request was done.
+                            try? await connection.channel.close()
+                        }
+                    }
                 }
             }
         }
     }
 
-    private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
+                                 upgradeAsked: ServerConnection.UpgradeNotTaken?) async {
         try? await connection.executeThenClose { inbound, outbound in
             // Requests are read by one task and answered by another, so that a long response
             // (a watch) notices at once when the client goes away: the reader's end cancels it.
             let (requests, requestSink) = AsyncStream<HTTPRequest>.makeStream()
+            if case .request(let request) = upgradeAsked { requestSink.yield(request) }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
@@ -99,12 +116,21 @@ public final class HTTPServer: Sendable {
                     requestSink.finish()
                 }
                 group.addTask {
+                    if case .answered(let response) = upgradeAsked {
+                        try? await Self.write(response, keepAlive: false, to: outbound)
+                        return
+                    }
                     for await request in requests {
+                        // After a request that asked to switch protocols the request decoder reads no more.
                         let keepAlive = request.headers.first(name: "connection")?.lowercased() != "close"
-                        let response = request.bodyTooLarge
-                            ? HTTPResponse.error(APIError(code: 413, reason: "RequestEntityTooLarge",
-                                                          message: "Request entity too large: limit is \(Self.maxBodySize)"))
-                            : await self.handler(request)
+                            && upgradeAsked == nil && request.headers["upgrade"].isEmpty
+                        let response: HTTPResponse
+                        if request.bodyTooLarge {
+                            response = .error(APIError(code: 413, reason: "RequestEntityTooLarge",
+                                                       message: "Request entity too large: limit is \(Self.maxBodySize)"))
+                        } else {
+                            response = await self.handler(request)
+                        }
                         do {
                             try await Self.write(response, keepAlive: keepAlive, to: outbound)
                         } catch {

@@ -1,9 +1,17 @@
 import SwiftletAPI
 import SwiftletMachinery
 
-/// Pods start Pending, and a pod bound to a node is deleted gracefully: it is marked, and the
-/// node's agent removes it once its containers have stopped.
+/// Pods get the default not-ready/unreachable tolerations, start Pending, and a pod bound to a
+/// node is deleted gracefully: it is marked, and the node's agent removes it once its
+/// containers have stopped.
 struct PodStrategy: ResourceStrategy {
+    /// `--default-toleration-seconds`: see `DefaultTolerationSeconds`.
+    var defaultTolerationSeconds: Int64
+
+    func admit(_ object: inout JSONValue) {
+        DefaultTolerationSeconds.admit(&object, seconds: defaultTolerationSeconds)
+    }
+
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {
         object["status"] = ["phase": "Pending", "qosClass": .string(Self.qosClass(object))]
     }

@@ -47,6 +47,10 @@ extension APIServer {
               let storage = storage(for: info)
         else { throw APIError.notFoundPath() }
         if !info.namespaced, target.namespace != nil { throw APIError.notFoundPath() }
+        if info.qualifiedResource == "pods", let namespace = target.namespace, let name = target.name, let sub = target.subresource,
+           let response = try await podNodeSubresource(sub, namespace: namespace, name: name, request: request) {
+            return response
+        }
         if let sub = target.subresource, info.subresource(sub) == nil { throw APIError.notFoundPath() }
 
         let namespace = info.namespaced ? target.namespace : nil

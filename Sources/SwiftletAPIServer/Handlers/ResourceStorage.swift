@@ -76,6 +76,7 @@ final class ResourceStorage: Sendable {
         if hasStatus, info.resource != "namespaces", info.resource != "nodes" { object["status"] = nil }
 
         Defaulter.apply(group: info.group, kind: info.kind, to: &object)
+        strategy.admit(&object)
         let name = object[path: "metadata", "name"]?.stringValue ?? ""
         let errors = Validator.validate(group: info.group, kind: info.kind, object: object, old: nil)
         if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
@@ -233,6 +234,7 @@ final class ResourceStorage: Sendable {
             object[path: "metadata", "managedFields"] = nil
             object[path: "metadata", "selfLink"] = nil
             Defaulter.apply(group: info.group, kind: info.kind, to: &object)
+            if subresource == nil { strategy.admit(&object) }
             let errors = Validator.validate(group: info.group, kind: info.kind, object: object, old: old)
             if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
             var ctx = context

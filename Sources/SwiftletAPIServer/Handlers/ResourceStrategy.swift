@@ -4,6 +4,9 @@ import SwiftletMachinery
 /// Per-resource behaviour on top of the generic storage, as upstream's registry strategies.
 /// Defaults fit most resources; services, pods and namespaces override parts.
 protocol ResourceStrategy: Sendable {
+    /// Mutating admission: called on create and on update of the object itself (not of a
+    /// subresource), after defaulting and before validation, as upstream's admission chain.
+    func admit(_ object: inout JSONValue)
     /// Called after defaulting and validation, before the object is stored.
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError)
     /// Called on every update of the main resource (not of a subresource).
@@ -20,6 +23,7 @@ protocol ResourceStrategy: Sendable {
 }
 
 extension ResourceStrategy {
+    func admit(_ object: inout JSONValue) {}
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {}
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {}
     func afterDelete(_ object: JSONValue, context: StrategyContext) {}

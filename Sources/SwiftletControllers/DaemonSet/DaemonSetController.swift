@@ -10,7 +10,8 @@ import SwiftletMachinery
 /// the matching pods, creates a pod for each eligible node that lacks one (bound to it through a
 /// `metadata.name` node affinity, for the scheduler to place), deletes pods on nodes that no
 /// longer qualify, duplicates and failed pods, rolls old-template pods over within
-/// `maxUnavailable`, trims the revision history and writes the status.
+/// `maxUnavailable` (or, with `maxSurge`, starts each new pod next to the old one and deletes
+/// the old one once the new one is available), trims the revision history and writes the status.
 public final class DaemonSetController: Controller, PodOwningController {
     public var name: String { "daemonset" }
     static let component = "daemonset-controller"

@@ -66,35 +66,13 @@ extension DaemonSetController {
                                from: pods.byIndex(name: Indexer.namespace.name, value: namespace))
     }
 
-    /// `ControllerRefManager.Claim*` for any namespaced object: the owned ones that match the
-    /// selector, plus matching orphans adopted (after a fresh read of the DaemonSet confirms it
-    /// may adopt); owned ones that no longer match are released.
+    /// `ControllerRefManager.Claim*` for the pods and ControllerRevisions in the DaemonSet's
+    /// namespace.
     func claim(_ resource: ResourceInfo, _ ds: JSONValue, selector: LabelSelector,
                from objects: [JSONValue]) async throws -> [JSONValue] {
-        let uid = ds[path: "metadata", "uid"]?.stringValue ?? ""
-        var claimed: [JSONValue] = []
-        var checked = false
-        for object in objects {
-            let matches = selector.matches(PodState.labels(object))
-            if let ref = Indexer.controllerReference(of: object) {
-                guard ref["uid"]?.stringValue == uid else { continue }
-                if matches {
-                    claimed.append(object)
-                } else {
-                    try await patchOwnerReferences(resource, object, adding: nil, removingUID: uid)
-                }
-                continue
-            }
-            guard matches, object[path: "metadata", "deletionTimestamp"] == nil else { continue }
-            if !checked {
-                try await checkCanAdopt(ds)
-                checked = true
-            }
-            if let adopted = try await patchOwnerReferences(resource, object, adding: controllerReference(to: ds), removingUID: nil) {
-                claimed.append(adopted)
-            }
-        }
-        return claimed
+        let manager = ControllerRefManager(client: client, owner: ds, ownerResource: Resources.daemonsets,
+                                           controllerReference: controllerReference(to: ds), selector: selector)
+        return try await manager.claim(resource, objects)
     }
 
     /// The DaemonSet's pods as the cache holds them now, without claiming.
@@ -104,63 +82,10 @@ extension DaemonSetController {
             .filter { $0[path: "metadata", "namespace"]?.stringValue == namespace && selector.matches(PodState.labels($0)) }
     }
 
-    /// `RecheckDeletionTimestamp`: the DaemonSet, read from the API server, still exists with
-    /// this uid and is not being deleted.
-    func checkCanAdopt(_ ds: JSONValue) async throws {
-        let namespace = ds[path: "metadata", "namespace"]?.stringValue
-        let name = ds[path: "metadata", "name"]?.stringValue ?? ""
-        let fresh = try await client.get(Resources.daemonsets, namespace: namespace, name: name)
-        if fresh[path: "metadata", "uid"] != ds[path: "metadata", "uid"] {
-            throw APIError(code: 409, reason: "Conflict", message: "original DaemonSet \(namespace ?? "")/\(name) is gone")
-        }
-        if fresh[path: "metadata", "deletionTimestamp"] != nil {
-            throw APIError(code: 409, reason: "Conflict", message: "\(namespace ?? "")/\(name) is being deleted")
-        }
-    }
-
     func controllerReference(to ds: JSONValue) -> JSONValue {
         ["apiVersion": .string(Self.apiVersion), "kind": .string(Self.kind),
          "name": ds[path: "metadata", "name"] ?? "", "uid": ds[path: "metadata", "uid"] ?? "",
          "controller": true, "blockOwnerDeletion": true]
-    }
-
-    /// Adopts (`adding` a controller reference) or releases (`removingUID`) an object with a
-    /// JSON patch whose tests pin its uid and its ownerReferences as the cache saw them. Nil
-    /// when the object is gone or changed meanwhile (its event brings the DaemonSet back).
-    @discardableResult
-    func patchOwnerReferences(_ resource: ResourceInfo, _ object: JSONValue, adding: JSONValue?,
-                              removingUID: String?) async throws -> JSONValue? {
-        let current = object[path: "metadata", "ownerReferences"]
-        var refs = (current?.arrayValue ?? []).filter { removingUID == nil || $0["uid"]?.stringValue != removingUID }
-        if let adding { refs.append(adding) }
-        var patch: [JSONValue] = [
-            ["op": "test", "path": "/metadata/uid", "value": object[path: "metadata", "uid"] ?? ""],
-            ["op": "test", "path": "/metadata/ownerReferences", "value": current ?? .null],
-        ]
-        patch.append(refs.isEmpty ? ["op": "remove", "path": "/metadata/ownerReferences"]
-                                  : ["op": "add", "path": "/metadata/ownerReferences", "value": .array(refs)])
-        let namespace = object[path: "metadata", "namespace"]?.stringValue
-        let name = object[path: "metadata", "name"]?.stringValue ?? ""
-        do {
-            return try await client.patch(resource, namespace: namespace, name: name, .json(.array(patch)))
-        } catch {
-            guard error.code == 422, adding != nil else {
-                if error.code == 404 || error.code == 422 { return nil }
-                throw error
-            }
-        }
-        // The cache was behind: an adoption may already have happened (an earlier sync of
-        // this DaemonSet), and then the object is ours.
-        let fresh: JSONValue
-        do {
-            fresh = try await client.get(resource, namespace: namespace, name: name)
-        } catch {
-            if error.code == 404 { return nil }
-            throw error
-        }
-        guard fresh[path: "metadata", "uid"] == object[path: "metadata", "uid"],
-              Indexer.controllerReference(of: fresh)?["uid"] == adding?["uid"] else { return nil }
-        return fresh
     }
 
     // MARK: Nodes and pods
@@ -187,9 +112,11 @@ extension DaemonSetController {
     }
 
     /// `manage` + `podsShouldBeOnNode`: which nodes need a pod and which pods must go.
-    static func plan(_ ds: JSONValue, nodes: [JSONValue], pods: [JSONValue])
+    static func plan(_ ds: JSONValue, nodes: [JSONValue], pods: [JSONValue], hash: String, now: Date)
         -> (create: [String], delete: [JSONValue], failed: [(pod: JSONValue, node: String)]) {
         let template = ds[path: "spec", "template"] ?? [:]
+        let surge = allowsSurge(ds)
+        let minReady = ds[path: "spec", "minReadySeconds"]?.intValue ?? 0
         let byNode = podsByNode(pods, includeInactive: true)
         var create: [String] = []
         var delete: [JSONValue] = []
@@ -215,8 +142,15 @@ extension DaemonSetController {
                         running.append(pod)
                     }
                 }
-                // More than one pod on a node: keep the oldest.
-                delete += running.dropFirst()
+                if !surge {
+                    // More than one pod on a node: keep the oldest.
+                    delete += running.dropFirst()
+                } else if running.isEmpty {
+                    // Surging: the old pod may still be terminating, the new one comes now.
+                    if shouldRun { create.append(name) }
+                } else {
+                    delete += surgeExcess(running, hash: hash) { PodState.isAvailable($0, minReadySeconds: minReady, now: now) }
+                }
             } else {
                 delete += daemonPods.filter { $0[path: "metadata", "deletionTimestamp"] == nil }
             }
@@ -228,8 +162,26 @@ extension DaemonSetController {
         return (create, delete, failed)
     }
 
+    /// With surge, a node keeps its oldest new-template and oldest old-template pod, and the
+    /// old one only while it is ready and the new one not yet available; the rest go.
+    static func surgeExcess(_ running: [JSONValue], hash: String, isAvailable: (JSONValue) -> Bool) -> [JSONValue] {
+        var oldestNew: JSONValue?, oldestOld: JSONValue?
+        var excess: [JSONValue] = []
+        for pod in running {
+            if isUpdated(pod, hash: hash) {
+                if oldestNew == nil { oldestNew = pod } else { excess.append(pod) }
+            } else {
+                if oldestOld == nil { oldestOld = pod } else { excess.append(pod) }
+            }
+        }
+        if let oldestNew, let oldestOld, !PodState.isReady(oldestOld) || isAvailable(oldestNew) {
+            excess.append(oldestOld)
+        }
+        return excess
+    }
+
     func manage(_ ds: JSONValue, key: ObjectKey, nodes: [JSONValue], pods: [JSONValue], hash: String) async throws {
-        let (create, delete, failed) = Self.plan(ds, nodes: nodes, pods: pods)
+        let (create, delete, failed) = Self.plan(ds, nodes: nodes, pods: pods, hash: hash, now: clock.now)
         for (pod, node) in failed {
             let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? ""
             recorder.event(ds, type: .warning, reason: "FailedDaemonPod",
@@ -243,13 +195,7 @@ extension DaemonSetController {
     func syncNodes(_ ds: JSONValue, key: ObjectKey, delete: [JSONValue], create: [String], hash: String) async throws {
         let creating = Array(create.prefix(Self.burstReplicas))
         let deleting = Array(delete.prefix(Self.burstReplicas))
-        // The shared expectations hold either creations or deletions; creations matter more (a
-        // second create is a duplicate pod, a second delete only a 404).
-        if !creating.isEmpty {
-            expectations.expectCreations(key, creating.count)
-        } else if !deleting.isEmpty {
-            expectations.expectDeletions(key, pods: deleting.map(PodState.key))
-        }
+        expectations.expect(key, creations: creating.count, deleting: deleting.map(PodState.key))
 
         var errors: [any Error] = []
         if !deleting.isEmpty {

@@ -19,9 +19,8 @@ import SwiftletMachinery
 /// Taint eviction: a pod on a node with NoExecute taints is deleted at once if it does not
 /// tolerate them, after the smallest matching `tolerationSeconds` (counted from the taint's
 /// `timeAdded`) if it tolerates them for a while, and never if it tolerates them forever.
-/// Until the API server runs the DefaultTolerationSeconds admission plugin, a pod without a
-/// toleration for not-ready/unreachable is treated as tolerating them for
-/// `defaultTolerationSeconds`, as that plugin would have made it.
+/// (The API server's DefaultTolerationSeconds admission gives pods their not-ready and
+/// unreachable tolerations for `--default-toleration-seconds`.)
 public final class NodeLifecycleController: Controller {
     public let name = "nodelifecycle"
 
@@ -56,7 +55,6 @@ public final class NodeLifecycleController: Controller {
 
     let gracePeriod: Duration
     let monitorPeriod: Duration
-    let defaultTolerationSeconds: Int
     let client: APIClient
     let clock: any Clock
     let log: LogSink
@@ -70,11 +68,9 @@ public final class NodeLifecycleController: Controller {
     /// How many monitor passes have finished (tests wait on it).
     let monitorPasses = Mutex(0)
 
-    public init(context: ControllerContext, gracePeriod: Duration = .seconds(40), monitorPeriod: Duration = .seconds(5),
-                defaultTolerationSeconds: Int = 300) {
+    public init(context: ControllerContext, gracePeriod: Duration = .seconds(40), monitorPeriod: Duration = .seconds(5)) {
         self.gracePeriod = gracePeriod
         self.monitorPeriod = monitorPeriod
-        self.defaultTolerationSeconds = defaultTolerationSeconds
         client = context.client
         clock = context.clock
         log = context.log

@@ -36,14 +36,6 @@ extension NodeLifecycleController {
             seconds = json["tolerationSeconds"]?.intValue
         }
 
-        init(key: String, effect: String, seconds: Int64?) {
-            self.key = key
-            op = "Exists"
-            value = ""
-            self.effect = effect
-            self.seconds = seconds
-        }
-
         /// `ToleratesTaint`: an empty effect matches every effect; an empty key with Exists
         /// matches every key.
         func tolerates(_ taint: Taint) -> Bool {
@@ -68,27 +60,13 @@ extension NodeLifecycleController {
         (node[path: "spec", "taints"]?.arrayValue ?? []).map(Taint.init).filter { $0.effect == "NoExecute" }
     }
 
-    /// The pod's tolerations, plus those the DefaultTolerationSeconds admission plugin adds
-    /// (not-ready and unreachable, NoExecute, `defaultSeconds`) when the pod has none for them.
-    /// TODO: the admission plugin in the API server is the proper home of these defaults.
-    static func effectiveTolerations(_ pod: JSONValue, defaultSeconds: Int) -> [Toleration] {
-        var tolerations = (pod[path: "spec", "tolerations"]?.arrayValue ?? []).map(Toleration.init)
-        for key in [notReadyTaintKey, unreachableTaintKey] {
-            let covered = tolerations.contains { t in
-                (t.key == key || (t.key.isEmpty && t.op == "Exists")) && (t.effect.isEmpty || t.effect == "NoExecute")
-            }
-            if !covered { tolerations.append(Toleration(key: key, effect: "NoExecute", seconds: Int64(defaultSeconds))) }
-        }
-        return tolerations
-    }
-
     /// `processPodOnNode`/`getMinTolerationTime`: delete now if a NoExecute taint is not
     /// tolerated; otherwise at the earliest time a tolerated taint runs out (its `timeAdded`,
     /// or `now` when unknown, plus the smallest matching `tolerationSeconds`); keep if every
     /// taint is tolerated forever.
-    static func evictionDecision(pod: JSONValue, taints: [Taint], defaultSeconds: Int, now: Date) -> EvictionDecision {
+    static func evictionDecision(pod: JSONValue, taints: [Taint], now: Date) -> EvictionDecision {
         guard !taints.isEmpty else { return .keep }
-        let tolerations = effectiveTolerations(pod, defaultSeconds: defaultSeconds)
+        let tolerations = (pod[path: "spec", "tolerations"]?.arrayValue ?? []).map(Toleration.init)
         var deadline: Date?
         for taint in taints {
             let matching = tolerations.filter { $0.tolerates(taint) }
@@ -123,7 +101,7 @@ extension NodeLifecycleController {
               let nodeName = pod[path: "spec", "nodeName"]?.stringValue, !nodeName.isEmpty,
               let node = nodes.get(name: nodeName), let key = ObjectKey(pod) else { return }
         let now = clock.now
-        switch Self.evictionDecision(pod: pod, taints: Self.noExecuteTaints(node), defaultSeconds: defaultTolerationSeconds, now: now) {
+        switch Self.evictionDecision(pod: pod, taints: Self.noExecuteTaints(node), now: now) {
         case .keep:
             return
         case .deleteAt(let date):

@@ -39,15 +39,15 @@ extension ReplicaSetController {
 
         func record(_ key: ObjectKey) -> Record? { records.withLock { $0[key] } }
 
-        func expectCreations(_ key: ObjectKey, _ count: Int) {
+        /// `SetExpectations`: `creations` creates and the deletion of `pods` (`ns/name`).
+        func expect(_ key: ObjectKey, creations: Int, deleting pods: [String]) {
             let now = clock.elapsed
-            records.withLock { $0[key] = Record(add: count, del: 0, timestamp: now, deleting: []) }
+            records.withLock { $0[key] = Record(add: creations, del: pods.count, timestamp: now, deleting: Set(pods)) }
         }
 
-        func expectDeletions(_ key: ObjectKey, pods: [String]) {
-            let now = clock.elapsed
-            records.withLock { $0[key] = Record(add: 0, del: pods.count, timestamp: now, deleting: Set(pods)) }
-        }
+        func expectCreations(_ key: ObjectKey, _ count: Int) { expect(key, creations: count, deleting: []) }
+
+        func expectDeletions(_ key: ObjectKey, pods: [String]) { expect(key, creations: 0, deleting: pods) }
 
         /// A create was seen by the informer, or will never be (it failed or was skipped).
         func creationObserved(_ key: ObjectKey, count: Int = 1) {

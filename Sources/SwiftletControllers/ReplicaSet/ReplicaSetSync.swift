@@ -47,91 +47,15 @@ extension ReplicaSetController {
     /// `ControllerRefManager.ClaimPods`: the active pods this owner controls after adopting
     /// matching orphans and releasing owned pods that no longer match.
     func claimPods(_ owner: JSONValue, selector: LabelSelector, from pods: [JSONValue]) async throws -> [JSONValue] {
-        let uid = owner[path: "metadata", "uid"]?.stringValue ?? ""
-        var claimed: [JSONValue] = []
-        var adoptable: Bool?
-        for pod in pods {
-            let matches = selector.matches(PodState.labels(pod))
-            if let ref = Indexer.controllerReference(of: pod) {
-                guard ref["uid"]?.stringValue == uid else { continue }  // another controller's
-                if matches {
-                    claimed.append(pod)
-                } else {
-                    try await release(pod, from: owner)
-                }
-                continue
-            }
-            guard matches, pod[path: "metadata", "deletionTimestamp"] == nil else { continue }
-            if adoptable == nil { try await checkCanAdopt(owner) ; adoptable = true }
-            if let adopted = try await adopt(pod, into: owner) { claimed.append(adopted) }
-        }
-        return claimed
-    }
-
-    /// `RecheckDeletionTimestamp`: before the first adoption, read the owner from the API
-    /// server (not the cache) to be sure it still exists with this uid and is not being deleted.
-    func checkCanAdopt(_ owner: JSONValue) async throws {
-        let namespace = owner[path: "metadata", "namespace"]?.stringValue
-        let name = owner[path: "metadata", "name"]?.stringValue ?? ""
-        let fresh = try await client.get(kind.resource, namespace: namespace, name: name)
-        let want = owner[path: "metadata", "uid"]?.stringValue ?? ""
-        let got = fresh[path: "metadata", "uid"]?.stringValue ?? ""
-        if got != want {
-            throw APIError(code: 409, reason: "Conflict",
-                           message: "original \(kind.kind) \(namespace ?? "")/\(name) is gone: got uid \(got), wanted \(want)")
-        }
-        if fresh[path: "metadata", "deletionTimestamp"] != nil {
-            throw APIError(code: 409, reason: "Conflict",
-                           message: "\(namespace ?? "")/\(name) has just been deleted at \(fresh[path: "metadata", "deletionTimestamp"]?.stringValue ?? "")")
-        }
+        let manager = ControllerRefManager(client: client, owner: owner, ownerResource: kind.resource,
+                                           controllerReference: controllerReference(to: owner), selector: selector)
+        return try await manager.claim(Resources.pods, pods)
     }
 
     func controllerReference(to owner: JSONValue) -> JSONValue {
         ["apiVersion": .string(kind.apiVersion), "kind": .string(kind.kind),
          "name": owner[path: "metadata", "name"] ?? "", "uid": owner[path: "metadata", "uid"] ?? "",
          "controller": true, "blockOwnerDeletion": true]
-    }
-
-    /// Sets this owner as the pod's controller. A JSON patch whose tests pin the pod's uid (a
-    /// recreated namesake is not adopted) and its ownerReferences as the cache saw them (a
-    /// concurrent claim by another controller wins). Nil if the pod is gone.
-    func adopt(_ pod: JSONValue, into owner: JSONValue) async throws -> JSONValue? {
-        let current = pod[path: "metadata", "ownerReferences"]
-        let refs = (current?.arrayValue ?? []) + [controllerReference(to: owner)]
-        let patch: JSONValue = [
-            ["op": "test", "path": "/metadata/uid", "value": pod[path: "metadata", "uid"] ?? ""],
-            ["op": "test", "path": "/metadata/ownerReferences", "value": current ?? .null],
-            ["op": "add", "path": "/metadata/ownerReferences", "value": .array(refs)],
-        ]
-        do {
-            return try await client.patch(Resources.pods, namespace: pod[path: "metadata", "namespace"]?.stringValue,
-                                          name: pod[path: "metadata", "name"]?.stringValue ?? "", .json(patch))
-        } catch {
-            if error.code == 404 { return nil }
-            throw error
-        }
-    }
-
-    /// Removes this owner's reference from a pod it no longer selects. A pod that is gone or
-    /// has changed meanwhile (the patch's tests fail) is left alone: its update event brings
-    /// the owner back here.
-    func release(_ pod: JSONValue, from owner: JSONValue) async throws {
-        let uid = owner[path: "metadata", "uid"]
-        let current = pod[path: "metadata", "ownerReferences"]
-        let remaining = (current?.arrayValue ?? []).filter { $0["uid"] != uid }
-        var patch: [JSONValue] = [
-            ["op": "test", "path": "/metadata/uid", "value": pod[path: "metadata", "uid"] ?? ""],
-            ["op": "test", "path": "/metadata/ownerReferences", "value": current ?? .null],
-        ]
-        patch.append(remaining.isEmpty ? ["op": "remove", "path": "/metadata/ownerReferences"]
-                                       : ["op": "add", "path": "/metadata/ownerReferences", "value": .array(remaining)])
-        do {
-            _ = try await client.patch(Resources.pods, namespace: pod[path: "metadata", "namespace"]?.stringValue,
-                                       name: pod[path: "metadata", "name"]?.stringValue ?? "", .json(.array(patch)))
-        } catch {
-            if error.code == 404 || error.code == 422 { return }
-            throw error
-        }
     }
 
     // MARK: Creating and deleting

@@ -1,0 +1,176 @@
+import Foundation
+import Synchronization
+import SwiftletAPI
+import SwiftletAPIServer
+import SwiftletClient
+import SwiftletMachinery
+import SwiftletPodNetwork
+import SwiftletRuntime
+
+/// The node agent, Swiftlet's kubelet: registers this machine as a Node, heartbeats, and runs
+/// the pods bound to it as runc containers in their own network namespaces on the node's
+/// bridge, with volumes, probes, restarts and status, as Kubernetes' kubelet does.
+///
+/// Pods are followed through a shared informer and synced from a work queue keyed by
+/// namespace/name (never two workers on one pod). A sync compares what runs with what the pod
+/// asks for, acts, and writes the pod's status. Container exits are noticed by a monitor that
+/// looks at the runtime's exit files, and probe results by the prober; both requeue the pod.
+public final class NodeAgent: Sendable {
+    public let config: NodeAgentConfig
+    let client: APIClient
+    let clock: any Clock
+    let log: LogSink
+    let pods: SharedInformer
+    let configMaps: SharedInformer
+    let secrets: SharedInformer
+    let queue: WorkQueue<ObjectKey>
+    let runtime: ContainerRuntime
+    let images: ImageStore
+    let events: EventRecorder
+    let registration: NodeRegistration
+    /// Created once the node has its pod CIDR.
+    let network = Mutex<PodNetwork?>(nil)
+    /// What runs, by pod uid.
+    let records = Mutex<[String: PodRecord]>([:])
+    let allocatable: JSONValue
+    let podsDirectory: String
+    let probes: ProbeManager
+
+    public static let runtimeVersion = "runc://1.1"
+
+    public init(config: NodeAgentConfig, client: APIClient, informers: SharedInformerFactory,
+                clock: any Clock = SystemClock(), log: @escaping LogSink = ClientLog.standardError) {
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.log = log
+        self.pods = informers.informer(for: Resources.pods)
+        self.configMaps = informers.informer(for: Resources.configmaps)
+        self.secrets = informers.informer(for: Resources.secrets)
+        self.queue = WorkQueue(clock: clock, backoff: ItemBackoff(base: .milliseconds(200), max: .seconds(30)))
+        self.runtime = ContainerRuntime(stateDirectory: config.dataDirectory + "/containers",
+                                        runcRoot: config.runDirectory + "/runc",
+                                        shimPath: config.programDirectory + "/swiftlet-shim", runcPath: config.runcPath)
+        self.images = ImageStore(directory: config.dataDirectory + "/images",
+                                 builtIn: BuiltInImages(programDirectory: config.programDirectory))
+        self.events = EventRecorder(client: client, component: "kubelet", host: config.nodeName, clock: clock, log: log)
+        self.registration = NodeRegistration(config: config, client: client, clock: clock,
+                                             runtimeVersion: Self.runtimeVersion, log: log)
+        self.allocatable = MachineResources.capacity(dataDirectory: config.dataDirectory, maxPods: config.maxPods)
+        self.podsDirectory = config.dataDirectory + "/pods"
+        let queue = self.queue
+        let events = self.events
+        let pods = self.pods
+        self.probes = ProbeManager(
+            clock: clock,
+            exec: { [runtime] id, command, timeout in await Self.execProbe(runtime: runtime, id: id, command: command, timeout: timeout) },
+            onChange: { queue.add($0) },
+            onFailure: { key, _, message in
+                if let pod = pods.get(key) { events.event(pod, type: .warning, reason: "Unhealthy", message: message) }
+            })
+
+        let nodeName = config.nodeName
+        let mine: @Sendable (JSONValue) -> ObjectKey? = { pod in
+            pod[path: "spec", "nodeName"]?.stringValue == nodeName ? ObjectKey(pod) : nil
+        }
+        pods.addEventHandler(EventHandler(
+            onAdd: { pod in if let key = mine(pod) { queue.add(key) } },
+            onUpdate: { _, pod in if let key = mine(pod) { queue.add(key) } },
+            onDelete: { pod in if let key = mine(pod) { queue.add(key) } }))
+        // A changed ConfigMap or Secret reaches the volumes of the pods that use it.
+        let referencing: @Sendable (JSONValue, String) -> Void = { object, kind in
+            guard let namespace = object[path: "metadata", "namespace"]?.stringValue,
+                  let name = object[path: "metadata", "name"]?.stringValue else { return }
+            for pod in pods.byIndex(name: Indexer.namespace.name, value: namespace)
+            where mine(pod) != nil && Self.uses(pod, kind: kind, name: name) {
+                if let key = ObjectKey(pod) { queue.add(key) }
+            }
+        }
+        configMaps.addEventHandler(EventHandler(onAdd: { referencing($0, "configmap") },
+                                                onUpdate: { referencing($1, "configmap") }))
+        secrets.addEventHandler(EventHandler(onAdd: { referencing($0, "secret") }, onUpdate: { referencing($1, "secret") }))
+    }
+
+    /// Registers the node, adopts what already runs, then syncs pods until cancelled.
+    public func run() async {
+        let podCIDR = await registration.register()
+        if Task.isCancelled { return }
+        NodeAgentCleanup.write(.init(nodeName: config.nodeName, bridgeName: config.bridgeName, podCIDR: podCIDR,
+                                     runDirectory: config.runDirectory), dataDirectory: config.dataDirectory)
+        let network = PodNetwork(config: Self.networkConfig(bridgeName: config.bridgeName, podCIDR: podCIDR,
+                                                            dataDirectory: config.dataDirectory))
+        do {
+            try network.ensureBridge()
+        } catch {
+            log("node agent: setting up the pod network failed: \(error)")
+        }
+        self.network.withLock { $0 = network }
+        for informer in [pods, configMaps, secrets] { informer.start() }
+        for informer in [pods, configMaps, secrets] { guard await informer.waitForSync() else { return } }
+        adoptRunningContainers()
+        let runner = ControllerRunner(name: "node-agent", queue: queue, workers: config.workers, log: log) { key in
+            try await self.sync(key)
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await runner.run() }
+            group.addTask { await self.registration.heartbeat() }
+            group.addTask { await self.watchContainerExits() }
+        }
+    }
+
+    /// Requeues pods whose containers have exited, by looking at the runtime's exit records:
+    /// a stat per running container every 200 ms.
+    private func watchContainerExits() async {
+        while !Task.isCancelled {
+            let running = records.withLock { records in
+                records.values.flatMap { record in
+                    (Array(record.containers.values) + Array(record.initContainers.values))
+                        .compactMap { c in c.runtimeID.map { (record.key, $0) } }
+                }
+            }
+            for (key, id) in running {
+                if case .exited = runtime.state(id: id) { queue.add(key) }
+            }
+            try? await clock.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Network namespaces are named after the bridge, so agents sharing a machine never collide.
+    static func networkConfig(bridgeName: String, podCIDR: String, dataDirectory: String) -> PodNetworkConfig {
+        PodNetworkConfig(bridgeName: bridgeName, podCIDR: podCIDR, stateDirectory: dataDirectory + "/network",
+                         netnsPrefix: bridgeName + "-")
+    }
+
+    static func uses(_ pod: JSONValue, kind: String, name: String) -> Bool {
+        let field = kind == "configmap" ? "configMap" : "secret"
+        let nameField = kind == "configmap" ? "name" : "secretName"
+        for volume in pod[path: "spec", "volumes"]?.arrayValue ?? [] {
+            if volume[field]?[nameField]?.stringValue == name { return true }
+            for source in volume[path: "projected", "sources"]?.arrayValue ?? [] where source[field]?["name"]?.stringValue == name {
+                return true
+            }
+        }
+        return false
+    }
+
+    static func execProbe(runtime: ContainerRuntime, id: String, command: [String], timeout: Duration) async -> NetworkProbes.Outcome {
+        let process: ExecProcess
+        do {
+            process = try runtime.exec(id: id, command: command, tty: false, environment: [])
+        } catch {
+            return .failure(error.description)
+        }
+        let output = Mutex<[UInt8]>([])
+        let collect: @Sendable ([UInt8]) async -> Void = { chunk in output.withLock { $0 += chunk } }
+        let streams = ContainerStreams(stdin: nil, resize: nil, stdout: collect, stderr: collect)
+        let timedOut = Task {
+            try await Task.sleep(for: timeout)
+            process.kill()
+        }
+        let code = await AgentStreaming.pump(process, streams)
+        timedOut.cancel()
+        if code == 137, (try? await timedOut.value) != nil { return .failure("command timed out") }
+        let text = String(decoding: output.withLock { $0 }.prefix(10 * 1024), as: UTF8.self)
+        return code == 0 ? .success : .failure(text.isEmpty ? "command exited with \(code)" : text)
+    }
+}

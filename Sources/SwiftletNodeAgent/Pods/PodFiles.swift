@@ -1,0 +1,98 @@
+import Foundation
+import SwiftletMachinery
+
+/// The files the kubelet writes for every pod and binds into each of its containers:
+/// /etc/hosts, /etc/hostname and /etc/resolv.conf.
+enum PodFiles {
+    static func hosts(pod: JSONValue, podIP: String) -> String {
+        var text = """
+            # Kubernetes-managed hosts file.
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            fe00::0\tip6-localnet
+            fe00::0\tip6-mcastprefix
+            fe00::1\tip6-allnodes
+            fe00::2\tip6-allrouters
+
+            """
+        let hostname = hostName(pod)
+        if let subdomain = pod[path: "spec", "subdomain"]?.stringValue, !subdomain.isEmpty {
+            let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
+            text += "\(podIP)\t\(hostname).\(subdomain).\(namespace).svc.cluster.local\t\(hostname)\n"
+        } else {
+            text += "\(podIP)\t\(hostname)\n"
+        }
+        for alias in pod[path: "spec", "hostAliases"]?.arrayValue ?? [] {
+            guard let ip = alias["ip"]?.stringValue else { continue }
+            let names = (alias["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            text += "\n# Entries added by HostAliases.\n\(ip)\t\(names.joined(separator: "\t"))\n"
+        }
+        return text
+    }
+
+    /// `spec.hostname`, else the pod's name cut to the 63 characters a host name may have.
+    static func hostName(_ pod: JSONValue) -> String {
+        if let hostname = pod[path: "spec", "hostname"]?.stringValue, !hostname.isEmpty { return hostname }
+        return String((pod[path: "metadata", "name"]?.stringValue ?? "pod").prefix(63))
+    }
+
+    /// resolv.conf by dnsPolicy: ClusterFirst (the default) asks the cluster DNS with the
+    /// namespace's search path; Default uses the node's own; None only what dnsConfig says.
+    static func resolvConf(pod: JSONValue, clusterDNS: String, clusterDomain: String) -> String {
+        let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
+        let hostNetwork = pod[path: "spec", "hostNetwork"]?.boolValue ?? false
+        var policy = pod[path: "spec", "dnsPolicy"]?.stringValue ?? "ClusterFirst"
+        if policy == "ClusterFirst" && hostNetwork { policy = "Default" }
+        var nameservers: [String] = []
+        var searches: [String] = []
+        var options: [String] = []
+        switch policy {
+        case "Default":
+            let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+            for line in host.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                guard let key = fields.first else { continue }
+                switch key {
+                case "nameserver": nameservers += fields.dropFirst()
+                case "search", "domain": searches += fields.dropFirst()
+                case "options": options += fields.dropFirst()
+                default: break
+                }
+            }
+        case "None":
+            break
+        default:  // ClusterFirst, ClusterFirstWithHostNet
+            nameservers = [clusterDNS]
+            searches = ["\(namespace).svc.\(clusterDomain)", "svc.\(clusterDomain)", clusterDomain]
+            options = ["ndots:5"]
+        }
+        if let dnsConfig = pod[path: "spec", "dnsConfig"] {
+            nameservers += (dnsConfig["nameservers"]?.arrayValue ?? []).compactMap(\.stringValue)
+            searches += (dnsConfig["searches"]?.arrayValue ?? []).compactMap(\.stringValue)
+            for option in dnsConfig["options"]?.arrayValue ?? [] {
+                guard let name = option["name"]?.stringValue else { continue }
+                options.removeAll { $0 == name || $0.hasPrefix(name + ":") }
+                options.append(option["value"]?.stringValue.map { "\(name):\($0)" } ?? name)
+            }
+        }
+        var text = ""
+        if !searches.isEmpty { text += "search \(searches.joined(separator: " "))\n" }
+        for server in nameservers.prefix(3) { text += "nameserver \(server)\n" }
+        if !options.isEmpty { text += "options \(options.joined(separator: " "))\n" }
+        return text
+    }
+
+    /// The host's account files with the image's accounts added, for images that expect users
+    /// the host lacks (nginx's `user nginx;`).
+    static func accounts(users: [(name: String, uid: UInt32, gid: UInt32)]) -> (passwd: String, group: String) {
+        var passwd = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? "root:x:0:0:root:/root:/bin/sh\n"
+        var group = (try? String(contentsOfFile: "/etc/group", encoding: .utf8)) ?? "root:x:0:\n"
+        if !passwd.hasSuffix("\n") { passwd += "\n" }
+        if !group.hasSuffix("\n") { group += "\n" }
+        for user in users {
+            passwd += "\(user.name):x:\(user.uid):\(user.gid):\(user.name):/nonexistent:/usr/sbin/nologin\n"
+            group += "\(user.name):x:\(user.gid):\n"
+        }
+        return (passwd, group)
+    }
+}

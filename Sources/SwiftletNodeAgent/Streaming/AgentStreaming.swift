@@ -1,0 +1,90 @@
+import Foundation
+import SwiftletAPIServer
+import SwiftletMachinery
+import SwiftletRuntime
+
+/// The node side of `kubectl logs`, `exec` and `attach` (the kubelet's streaming server):
+/// reads the containers' log files and runs commands in them with `runc exec`.
+struct AgentStreaming: NodeStreamingBackend {
+    let agent: NodeAgent
+
+    func containerLogs(pod: PodReference, options: PodLogOptions) async throws(APIError) -> AsyncStream<[UInt8]> {
+        let name = options.container
+        guard let c = agent.containerRecord(uid: pod.uid, name: name), c.everStarted else {
+            let reason = agent.containerRecord(uid: pod.uid, name: name)?.waiting?.reason ?? "ContainerCreating"
+            throw .badRequest("container \"\(name)\" in pod \"\(pod.name)\" is waiting to start: \(reason)")
+        }
+        let attempt = options.previous ? c.restartCount - 1 : c.restartCount
+        let path = PodDirectory(podsDirectory: agent.podsDirectory, uid: pod.uid).logFile(container: name, attempt: attempt)
+        if options.previous, attempt < 0 || !FileManager.default.fileExists(atPath: path) {
+            throw .badRequest("previous terminated container \"\(name)\" in pod \"\(pod.name)\" not found")
+        }
+        let reader = ContainerLogReader(path: path)
+        let logOptions = ContainerLogOptions(tailLines: options.tailLines, sinceTime: options.since, timestamps: options.timestamps)
+        if options.follow && !options.previous {
+            let runtimeID = c.runtimeID
+            return reader.follow(logOptions) { [agent] in
+                runtimeID.map { agent.runtime.state(id: $0).isRunning } ?? false
+            }
+        }
+        let bytes = reader.read(logOptions)
+        return AsyncStream { continuation in
+            if !bytes.isEmpty { continuation.yield(bytes) }
+            continuation.finish()
+        }
+    }
+
+    func exec(pod: PodReference, container: String, command: [String], tty: Bool,
+              streams: ContainerStreams) async throws(APIError) -> Int32 {
+        guard let id = agent.containerRecord(uid: pod.uid, name: container)?.runtimeID,
+              agent.runtime.state(id: id).isRunning else {
+            throw .internalError("container not found (\"\(container)\")")
+        }
+        let process: ExecProcess
+        do {
+            process = try agent.runtime.exec(id: id, command: command, tty: tty, environment: [])
+        } catch {
+            throw .internalError("failed to exec in container: \(error.description)")
+        }
+        return await Self.pump(process, streams)
+    }
+
+    func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError) {
+        throw .badRequest("attach is not supported by this node; use kubectl logs -f or kubectl exec")
+    }
+
+    /// Connects the process to the client's streams until it exits and its output is passed on.
+    static func pump(_ process: ExecProcess, _ streams: ContainerStreams) async -> Int32 {
+        let input = Task {
+            if let stdin = streams.stdin {
+                for await chunk in stdin { do { try process.write(chunk) } catch { break } }
+            }
+            process.closeStdin()
+        }
+        let resizing = Task {
+            guard let resize = streams.resize else { return }
+            for await size in resize { process.resize(width: size.width, height: size.height) }
+        }
+        let stdout = Task { for await chunk in process.stdout { await streams.stdout?(chunk) } }
+        let stderr = Task { for await chunk in process.stderr { await streams.stderr?(chunk) } }
+        let code = await withTaskCancellationHandler {
+            await process.wait()
+        } onCancel: {
+            process.kill()
+        }
+        await stdout.value
+        await stderr.value
+        input.cancel()
+        resizing.cancel()
+        return code
+    }
+}
+
+extension NodeAgent {
+    /// The registry entry that lets the API server reach this node's containers in-process.
+    public var streaming: any NodeStreamingBackend { AgentStreaming(agent: self) }
+
+    func containerRecord(uid: String, name: String) -> ContainerRecord? {
+        records.withLock { $0[uid].flatMap { $0.containers[name] ?? $0.initContainers[name] } }
+    }
+}

@@ -1,0 +1,39 @@
+/// Linux capability sets for a container, in the `CAP_`-prefixed names OCI uses.
+enum Capabilities {
+    /// Docker's (and containerd's) default set, which pods get unless they add or drop.
+    static let defaults = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    ]
+
+    /// Every capability up to CAP_CHECKPOINT_RESTORE (Linux 5.9), for privileged containers and
+    /// `add: ["ALL"]`; in kernel order.
+    static let all = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+        "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+        "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+
+    /// The defaults adjusted as containerd's `TweakCapabilities` does: drop first (`ALL` drops
+    /// every default), then add (`ALL` gives every capability). Names may be given with or
+    /// without `CAP_`, in any case.
+    static func effective(add: [String], drop: [String], privileged: Bool) -> [String] {
+        if privileged { return all }
+        let adds = add.map(normalize)
+        let drops = Set(drop.map(normalize))
+        if adds.contains("CAP_ALL") { return all }
+        var result = drops.contains("CAP_ALL") ? [] : defaults.filter { !drops.contains($0) }
+        for name in adds where !result.contains(name) { result.append(name) }
+        return result
+    }
+
+    private static func normalize(_ name: String) -> String {
+        let upper = name.uppercased()
+        return upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+    }
+}

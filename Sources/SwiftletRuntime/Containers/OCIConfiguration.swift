@@ -1,0 +1,88 @@
+import SwiftletMachinery
+
+/// The OCI runtime config (config.json) for a container, as containerd's CRI plugin builds it
+/// for a Kubernetes container: Docker's standard mounts, masked paths and capabilities,
+/// pid/ipc/uts/mount namespaces of its own and the pod's network namespace.
+enum OCIConfiguration {
+    static func make(_ spec: ContainerSpec) -> JSONValue {
+        let capabilities = JSONValue.array(
+            Capabilities.effective(add: spec.capabilitiesAdd, drop: spec.capabilitiesDrop, privileged: spec.privileged)
+                .map { .string($0) })
+        let process: JSONValue = [
+            "terminal": false,
+            "user": [
+                "uid": .int(Int64(spec.uid)), "gid": .int(Int64(spec.gid)),
+                "additionalGids": .array(spec.additionalGids.map { .int(Int64($0)) }),
+            ],
+            "args": .array(spec.args.map { .string($0) }),
+            "env": .array(spec.env.map { .string($0) }),
+            "cwd": .string(spec.workingDirectory.isEmpty ? "/" : spec.workingDirectory),
+            "capabilities": ["bounding": capabilities, "effective": capabilities, "permitted": capabilities],
+            "noNewPrivileges": .bool(!spec.privileged),
+        ]
+        var network: JSONValue = ["type": "network"]
+        if let path = spec.networkNamespacePath { network["path"] = .string(path) }
+        var linux: JSONValue = [
+            "namespaces": [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"], network],
+            "cgroupsPath": .string(spec.cgroupsPath),
+            "resources": resources(spec),
+        ]
+        if !spec.privileged {
+            linux["maskedPaths"] = .array(maskedPaths.map { .string($0) })
+            linux["readonlyPaths"] = .array(readonlyPaths.map { .string($0) })
+        }
+        return [
+            "ociVersion": "1.0.2",
+            "process": process,
+            "root": ["path": "rootfs", "readonly": .bool(spec.readOnlyRootFilesystem)],
+            "hostname": .string(spec.hostname),
+            "mounts": .array((standardMounts(privileged: spec.privileged) + spec.mounts).map(json)),
+            "linux": linux,
+        ]
+    }
+
+    /// Paths Docker hides from containers (they leak host information or allow host changes).
+    static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+    ]
+    static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    static func standardMounts(privileged: Bool) -> [ContainerMount] {
+        let sysOptions = privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"]
+        return [
+            ContainerMount(destination: "/proc", source: "proc", type: "proc", options: ["nosuid", "noexec", "nodev"]),
+            ContainerMount(destination: "/dev", source: "tmpfs", type: "tmpfs",
+                           options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            ContainerMount(destination: "/dev/pts", source: "devpts", type: "devpts",
+                           options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            ContainerMount(destination: "/dev/shm", source: "shm", type: "tmpfs",
+                           options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            ContainerMount(destination: "/dev/mqueue", source: "mqueue", type: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            ContainerMount(destination: "/sys", source: "sysfs", type: "sysfs", options: sysOptions),
+            ContainerMount(destination: "/sys/fs/cgroup", source: "cgroup", type: "cgroup",
+                           options: sysOptions + ["relatime"]),
+        ]
+    }
+
+    private static func resources(_ spec: ContainerSpec) -> JSONValue {
+        // runc adds the standard character devices (null, zero, tty, ptmx...) after these rules.
+        var resources: JSONValue = ["devices": [["allow": .bool(spec.privileged), "access": "rwm"]]]
+        if let limit = spec.memoryLimitBytes { resources["memory"] = ["limit": .int(limit)] }
+        var cpu = JSONObject()
+        if let shares = spec.cpuShares { cpu["shares"] = .int(Int64(clamping: shares)) }
+        if let quota = spec.cpuQuota { cpu["quota"] = .int(quota) }
+        if let period = spec.cpuPeriod { cpu["period"] = .int(Int64(clamping: period)) }
+        if !cpu.isEmpty { resources["cpu"] = .object(cpu) }
+        if let limit = spec.pidsLimit { resources["pids"] = ["limit": .int(limit)] }
+        return resources
+    }
+
+    private static func json(_ mount: ContainerMount) -> JSONValue {
+        [
+            "destination": .string(mount.destination), "type": .string(mount.type), "source": .string(mount.source),
+            "options": .array(mount.options.map { .string($0) }),
+        ]
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// What `kubectl logs` asks for (the kubelet's `LogOptions`).
+public struct ContainerLogOptions: Sendable, Equatable {
+    /// Only the last this many lines; nil for all. A line split into partial records counts once.
+    public var tailLines: Int?
+    /// Only records written at or after this time.
+    public var sinceTime: Date?
+    /// Prefix each line with its RFC3339Nano time and a space.
+    public var timestamps: Bool
+    /// Stop after this many bytes of output (a line may be cut).
+    public var limitBytes: Int?
+
+    public init(tailLines: Int? = nil, sinceTime: Date? = nil, timestamps: Bool = false, limitBytes: Int? = nil) {
+        self.tailLines = tailLines
+        self.sinceTime = sinceTime
+        self.timestamps = timestamps
+        self.limitBytes = limitBytes
+    }
+}

@@ -1,0 +1,262 @@
+"""The node agent through the real kubectl: pods run as runc containers on this machine,
+serve on their pod IPs, log, exec, restart with back-off, obey probes and limits, get their
+volumes, survive a restart of the agent, and leave nothing behind."""
+
+import json
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import Kubectl, Server, kubectl_binaries, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the node agent needs root")
+
+
+@pytest.fixture(scope="module")
+def cluster(workdir):
+    server = Server(workdir / "agent-data", agent=True)
+    server.start()
+    yield server
+    server.stop()
+    server.cleanup()
+    bridge = subprocess.run(["ip", "link", "show", "type", "bridge"], capture_output=True, text=True).stdout
+    assert server.bridge not in bridge, "swiftlet cleanup left the node's bridge"
+
+
+@pytest.fixture(scope="module")
+def k(cluster, workdir):
+    return Kubectl(kubectl_binaries()[0][1], cluster, workdir / "cache-agent")
+
+
+def pod_json(k, name):
+    return json.loads(k("get", "pod", name, "-o", "json"))
+
+
+def wait_running(k, name, timeout=30):
+    def check():
+        pod = pod_json(k, name)
+        statuses = pod["status"].get("containerStatuses", [])
+        if pod["status"].get("phase") == "Running" and statuses and all("running" in s["state"] for s in statuses):
+            return pod
+        return None
+    return wait_for(check, timeout=timeout, what=f"pod {name} running")
+
+
+def pod(name, containers, extra=""):
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    app: {name}
+spec:
+  terminationGracePeriodSeconds: 2
+{extra}
+  containers:
+{containers}
+"""
+
+
+def test_node_registers_ready_with_machine_capacity(k, cluster):
+    node = json.loads(k("get", "node", cluster.node_name, "-o", "json"))
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True"
+    assert node["metadata"]["labels"]["kubernetes.io/hostname"] == cluster.node_name
+    assert node["metadata"]["labels"]["kubernetes.io/os"] == "linux"
+    assert int(node["status"]["capacity"]["cpu"]) == os.cpu_count()
+    assert node["spec"]["podCIDR"].startswith("10.42.")
+    lease = wait_for(lambda: json.loads(k("get", "lease", "-n", "kube-node-lease", cluster.node_name, "-o", "json",
+                                          check=False) or "null"), timeout=10, what="the node's lease")
+    assert lease["spec"]["holderIdentity"] == cluster.node_name
+
+
+def test_pod_serves_http_on_its_pod_ip_and_names_its_host(k):
+    k.apply(pod("whoami", "    - name: web\n      image: kiamol/ch02-whoami"))
+    p = wait_running(k, "whoami")
+    ip = p["status"]["podIP"]
+    assert ip.startswith("10.42.")
+    assert p["status"]["containerStatuses"][0]["containerID"].startswith("runc://")
+    body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:80/", timeout=2).read().decode(),
+                    timeout=10, what="whoami answering")
+    assert "I'm whoami running on Linux" in body
+    k("delete", "pod", "whoami", "--wait=true")
+
+
+def test_logs_and_exec_with_exit_codes(k):
+    k.apply(pod("talker", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["sh", "-c", "for i in 1 2 3; do echo line $i; done; echo oops >&2; exec sleep 3600"]"""))
+    wait_running(k, "talker")
+    out = wait_for(lambda: (lambda o: o if "oops" in o else None)(k("logs", "talker")), timeout=10, what="logs")
+    assert out.splitlines() == ["line 1", "line 2", "line 3", "oops"]
+    assert k("logs", "talker", "--tail", "1").strip() == "oops"
+    stamped = k("logs", "talker", "--timestamps", "--tail", "1").strip()
+    assert stamped.endswith(" oops") and stamped[:4].isdigit()
+    assert k("exec", "talker", "--", "sh", "-c", "echo hi; hostname").split() == ["hi", "talker"]
+    result = k.run("exec", "talker", "--", "sh", "-c", "exit 3", check=False)
+    assert result.returncode == 3
+    assert "command terminated with exit code 3" in result.stderr
+    assert k("exec", "talker", "-i", "--", "cat", input="from stdin\n") == "from stdin\n"
+    resolv = k("exec", "talker", "--", "cat", "/etc/resolv.conf")
+    assert "nameserver 10.43.0.10" in resolv and "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
+    k("delete", "pod", "talker", "--wait=true")
+
+
+def test_crashing_container_restarts_with_back_off_and_keeps_previous_logs(k):
+    k.apply(pod("crasher", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["sh", "-c", "echo run at $(date +%s%N); exit 2"]"""))
+
+    def backing_off():
+        s = pod_json(k, "crasher")["status"].get("containerStatuses", [{}])[0]
+        waiting = s.get("state", {}).get("waiting", {})
+        return s if s.get("restartCount", 0) >= 1 and waiting.get("reason") == "CrashLoopBackOff" else None
+    s = wait_for(backing_off, timeout=30, what="CrashLoopBackOff")
+    assert s["lastState"]["terminated"]["exitCode"] == 2
+    assert s["lastState"]["terminated"]["reason"] == "Error"
+    assert "back-off 10s restarting failed container=main" in s["state"]["waiting"]["message"]
+    assert k("logs", "crasher", "--previous").startswith("run at ")
+    events = k("get", "events", "--field-selector", "involvedObject.name=crasher", "-o", "json")
+    assert any(e["reason"] == "BackOff" for e in json.loads(events)["items"])
+    k("delete", "pod", "crasher", "--wait=true")
+
+
+def test_failing_liveness_probe_restarts_the_container(k):
+    k.apply(pod("unlively", """    - name: main
+      image: kiamol/ch03-sleep
+      livenessProbe:
+        exec:
+          command: ["test", "-f", "/tmp/alive"]
+        periodSeconds: 1
+        failureThreshold: 2"""))
+    wait_for(lambda: pod_json(k, "unlively")["status"]["containerStatuses"][0]["restartCount"] >= 1,
+             timeout=30, what="a restart by the liveness probe")
+    events = json.loads(k("get", "events", "--field-selector", "involvedObject.name=unlively", "-o", "json"))["items"]
+    assert any(e["reason"] == "Unhealthy" and e["message"].startswith("Liveness probe failed") for e in events)
+    assert any(e["reason"] == "Killing" and "failed liveness probe" in e["message"] for e in events)
+    k("delete", "pod", "unlively", "--wait=true")
+
+
+def test_readiness_gates_the_service_endpoints(k):
+    k.apply(pod("gated", """    - name: web
+      image: kiamol/ch02-whoami
+      readinessProbe:
+        exec:
+          command: ["test", "-f", "/tmp/ready"]
+        periodSeconds: 1""") + """
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: gated
+spec:
+  selector:
+    app: gated
+  ports:
+    - port: 80
+""")
+    wait_running(k, "gated")
+
+    def subset(key):
+        ep = json.loads(k("get", "endpoints", "gated", "-o", "json"))
+        return [a["ip"] for s in ep.get("subsets", []) for a in s.get(key, [])]
+    wait_for(lambda: subset("notReadyAddresses"), timeout=15, what="a not-ready address")
+    assert pod_json(k, "gated")["status"]["containerStatuses"][0]["ready"] is False
+    k("exec", "gated", "--", "touch", "/tmp/ready")
+    wait_for(lambda: subset("addresses"), timeout=15, what="a ready address")
+    assert next(c for c in pod_json(k, "gated")["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+    k("delete", "pod,svc", "gated", "--wait=true")
+
+
+def test_memory_limit_oom_kills(k):
+    k.apply(pod("hog", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["python3", "-c", "x = bytearray(200 * 1024 * 1024); import time; time.sleep(60)"]
+      resources:
+        limits:
+          memory: 48Mi""", extra="  restartPolicy: Never"))
+
+    def oom():
+        s = pod_json(k, "hog")["status"].get("containerStatuses", [{}])[0]
+        return s.get("state", {}).get("terminated")
+    terminated = wait_for(oom, timeout=30, what="the container ended")
+    assert terminated["reason"] == "OOMKilled"
+    assert terminated["exitCode"] == 137
+    assert pod_json(k, "hog")["status"]["phase"] == "Failed"
+    k("delete", "pod", "hog", "--wait=true")
+
+
+def test_configmap_files_appear_and_update_and_emptydir_is_shared(k):
+    k.apply("""
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  greeting: hello
+""" + "---" + pod("volumes", """    - name: writer
+      image: kiamol/ch03-sleep
+      command: ["sh", "-c", "echo shared > /scratch/note; exec sleep 3600"]
+      volumeMounts:
+        - {name: scratch, mountPath: /scratch}
+        - {name: config, mountPath: /config}
+    - name: reader
+      image: kiamol/ch03-sleep
+      volumeMounts:
+        - {name: scratch, mountPath: /data}""", extra="""  volumes:
+    - name: scratch
+      emptyDir: {}
+    - name: config
+      configMap:
+        name: settings"""))
+    wait_running(k, "volumes")
+    assert k("exec", "volumes", "-c", "writer", "--", "cat", "/config/greeting") == "hello"
+    wait_for(lambda: k("exec", "volumes", "-c", "reader", "--", "cat", "/data/note", check=False).strip() == "shared",
+             timeout=10, what="the emptyDir shared")
+    k("patch", "configmap", "settings", "-p", '{"data":{"greeting":"bonjour"}}')
+    wait_for(lambda: k("exec", "volumes", "-c", "writer", "--", "cat", "/config/greeting") == "bonjour",
+             timeout=20, what="the configMap update in the running pod")
+    k("delete", "pod", "volumes", "--wait=true")
+    k("delete", "configmap", "settings")
+
+
+def test_unknown_image_reports_image_pull_back_off(k):
+    k.apply(pod("nowhere", "    - name: main\n      image: example.invalid/nothing:1.0"))
+
+    def reason():
+        s = pod_json(k, "nowhere")["status"].get("containerStatuses", [{}])[0]
+        return s.get("state", {}).get("waiting", {}).get("reason")
+    assert wait_for(lambda: reason() in ("ErrImagePull", "ImagePullBackOff") and reason(), timeout=15, what="ErrImagePull")
+    wait_for(lambda: reason() == "ImagePullBackOff", timeout=15, what="ImagePullBackOff")
+    assert "Pending" == pod_json(k, "nowhere")["status"]["phase"]
+    k("delete", "pod", "nowhere", "--wait=true")
+
+
+def test_restarting_the_server_and_agent_keeps_pods_running(k, cluster):
+    k.apply(pod("steady", "    - name: web\n      image: kiamol/ch02-whoami"))
+    before = wait_running(k, "steady")["status"]["containerStatuses"][0]
+    cluster.stop(sig=signal.SIGKILL)
+    cluster.start()
+    wait_for(lambda: pod_json(k, "steady")["status"]["containerStatuses"][0].get("ready"), timeout=30, what="ready again")
+    after = pod_json(k, "steady")["status"]["containerStatuses"][0]
+    assert after["containerID"] == before["containerID"]
+    assert after["restartCount"] == before["restartCount"] == 0
+    ip = pod_json(k, "steady")["status"]["podIP"]
+    assert "I'm steady" in urllib.request.urlopen(f"http://{ip}:80/", timeout=3).read().decode()
+    k("delete", "pod", "steady", "--wait=true")
+
+
+def test_deleted_pods_leave_nothing_behind(k, cluster):
+    k.apply(pod("ephemeral", "    - name: web\n      image: kiamol/ch02-whoami"))
+    uid = wait_running(k, "ephemeral")["metadata"]["uid"]
+    k("delete", "pod", "ephemeral", "--wait=true")
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert uid[:8] not in netns
+    mounts = open("/proc/self/mountinfo").read()
+    assert uid not in mounts
+    pods_dir = cluster.data_dir / "agent" / "pods"
+    assert not (pods_dir / uid).exists()
