@@ -1,18 +1,13 @@
 import Foundation
+import SwiftletAPI
 import SwiftletMachinery
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The objects a simulated node writes: its Node, its Lease, and the status of a pod it "runs".
 /// Shaped as a kubelet writes them, so kubectl and controllers cannot tell the difference.
 enum SimulatedObjects {
-    static let kubeletVersion = "v1.34.0-swiftlet"
     static let runtimeVersion = "swiftlet-sim://1.0"
-    static let leaseNamespace = "kube-node-lease"
-    static let leaseDurationSeconds: Int64 = 40
+    static let leaseNamespace = NodeObjects.leaseNamespace
+    static let leaseDurationSeconds = NodeObjects.leaseDurationSeconds
     static let simulatedLabel = "node.swiftlet.io/simulated"
 
     /// `10.42.N.` for node index `index` (0-based): N counts from 1, spilling into the second
@@ -34,10 +29,7 @@ enum SimulatedObjects {
     }
 
     static func labels(name: String) -> JSONValue {
-        var labels: JSONValue = [
-            "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-            "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux",
-        ]
+        var labels = NodeObjects.labels(hostname: name)
         labels[simulatedLabel] = "true"
         return labels
     }
@@ -49,28 +41,12 @@ enum SimulatedObjects {
             "conditions": conditions(now: now, transition: transition),
             "addresses": [["type": "InternalIP", "address": .string(nodeIP)], ["type": "Hostname", "address": .string(name)]],
             "daemonEndpoints": ["kubeletEndpoint": ["Port": 10250]],
-            "nodeInfo": [
-                "machineID": .string(machineID(name)), "systemUUID": .string(machineID(name)), "bootID": "",
-                "kernelVersion": .string(Host.kernelVersion), "osImage": .string(Host.osImage),
-                "containerRuntimeVersion": .string(runtimeVersion), "kubeletVersion": .string(kubeletVersion),
-                "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64",
-            ],
+            "nodeInfo": NodeObjects.nodeInfo(machineID: NodeObjects.machineID(name), containerRuntimeVersion: runtimeVersion),
         ]
     }
 
     static func conditions(now: Date, transition: Date) -> JSONValue {
-        let heartbeat = JSONValue.string(RFC3339.string(from: now))
-        let since = JSONValue.string(RFC3339.string(from: transition))
-        func condition(_ type: String, _ status: String, _ reason: String, _ message: String) -> JSONValue {
-            ["type": .string(type), "status": .string(status), "lastHeartbeatTime": heartbeat,
-             "lastTransitionTime": since, "reason": .string(reason), "message": .string(message)]
-        }
-        return [
-            condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-            condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-        ]
+        NodeObjects.conditions(now: now, readySince: transition)
     }
 
     /// Whether the stored conditions say something other than this node's own (healthy) view.
@@ -97,18 +73,7 @@ enum SimulatedObjects {
     }
 
     static func lease(node: String, nodeUID: String?, now: Date) -> JSONValue {
-        var lease: JSONValue = [
-            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": ["name": .string(node), "namespace": .string(leaseNamespace)],
-            "spec": ["holderIdentity": .string(node), "leaseDurationSeconds": .int(leaseDurationSeconds),
-                     "renewTime": .string(RFC3339.microString(from: now))],
-        ]
-        if let nodeUID {
-            lease[path: "metadata", "ownerReferences"] = [[
-                "apiVersion": "v1", "kind": "Node", "name": .string(node), "uid": .string(nodeUID),
-            ]]
-        }
-        return lease
+        NodeObjects.lease(node: node, nodeUID: nodeUID, now: now)
     }
 
     /// The status of a pod whose containers all started at `now`.
@@ -156,38 +121,4 @@ enum SimulatedObjects {
         })
         return status
     }
-
-    /// A stable, hex machine id per node name (FNV-1a), as /etc/machine-id looks.
-    static func machineID(_ name: String) -> String {
-        var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        var b: UInt64 = 0x8422_2325_cbf2_9ce4
-        for byte in name.utf8 {
-            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
-            b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 &+ 7
-        }
-        return String(format: "%016llx%016llx", a, b)
-    }
-}
-
-/// Facts about the machine the simulation runs on, read once.
-enum Host {
-    static let kernelVersion: String = {
-        #if canImport(Glibc) || canImport(Darwin)
-        var info = utsname()
-        guard uname(&info) == 0 else { return "unknown" }
-        return withUnsafeBytes(of: &info.release) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        #else
-        return "unknown"
-        #endif
-    }()
-
-    static let osImage: String = {
-        guard let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8) else { return "Linux" }
-        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
-            return String(line.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        }
-        return "Linux"
-    }()
 }
