@@ -133,7 +133,7 @@ def test_failing_liveness_probe_restarts_the_container(k):
           command: ["test", "-f", "/tmp/alive"]
         periodSeconds: 1
         failureThreshold: 2"""))
-    wait_for(lambda: pod_json(k, "unlively")["status"]["containerStatuses"][0]["restartCount"] >= 1,
+    wait_for(lambda: pod_json(k, "unlively")["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1,
              timeout=30, what="a restart by the liveness probe")
     events = json.loads(k("get", "events", "--field-selector", "involvedObject.name=unlively", "-o", "json"))["items"]
     assert any(e["reason"] == "Unhealthy" and e["message"].startswith("Liveness probe failed") for e in events)

@@ -19,18 +19,23 @@ extension NodeAgent {
                 }
                 group.addTask { [runtime] in
                     await runtime.stop(id: id, gracePeriod: grace)
-                    runtime.remove(id: id)
+                    await Offload.run { runtime.remove(id: id) }
                 }
             }
         }
-        do {
-            try network.withLock({ $0 })?.tearDown(podID: record.uid)
-        } catch {
-            log("node agent: releasing the network of pod \(record.key) failed: \(error)")
+        let network = self.network.withLock { $0 }
+        let uid = record.uid
+        let directory = PodDirectory(podsDirectory: podsDirectory, uid: uid)
+        let volumes = volumeManager
+        let failure = await Offload.run { () -> String? in
+            defer {
+                volumes.tearDown(podDirectory: directory.path)
+                try? FileManager.default.removeItem(atPath: directory.path)
+            }
+            do { try network?.tearDown(podID: uid) } catch { return "\(error)" }
+            return nil
         }
-        let directory = PodDirectory(podsDirectory: podsDirectory, uid: record.uid)
-        volumeManager.tearDown(podDirectory: directory.path)
-        try? FileManager.default.removeItem(atPath: directory.path)
+        if let failure { log("node agent: releasing the network of pod \(record.key) failed: \(failure)") }
         records.withLock { _ = $0.removeValue(forKey: record.uid) }
     }
 

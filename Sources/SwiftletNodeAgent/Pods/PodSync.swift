@@ -1,4 +1,5 @@
 import Foundation
+import Dispatch
 import SwiftletAPI
 import SwiftletClient
 import SwiftletMachinery
@@ -51,7 +52,8 @@ extension NodeAgent {
         if record.sandbox == nil {
             do {
                 guard let network = network.withLock({ $0 }) else { throw AgentError("the pod network is not set up yet") }
-                record.sandbox = try network.setUp(podID: record.uid)
+                let uid = record.uid
+                record.sandbox = try await Offload.run { Result { () throws(PodNetworkError) in try network.setUp(podID: uid) } }.get()
             } catch {
                 fail(&record, pod: pod, reason: "FailedCreatePodSandBox",
                      message: "Failed to create pod sandbox: \(error)")
@@ -149,7 +151,8 @@ extension NodeAgent {
     private func ended(_ c: inout ContainerRecord, pod: JSONValue, key: ObjectKey, isInit: Bool, termination: Termination) {
         if let id = c.runtimeID {
             probes.stop(runtimeID: id)
-            runtime.remove(id: id)
+            // The bundle goes in the background: the exit is recorded, nothing waits on its removal.
+            DispatchQueue.global().async { [runtime] in runtime.remove(id: id) }
         }
         c.runtimeID = nil
         c.startedAt = nil
@@ -225,7 +228,9 @@ extension NodeAgent {
         c.waiting = nil
         c.notBefore = nil
         do {
-            let state = try runtime.start(containerSpec)
+            let state = try await Offload.run { [runtime] in
+                Result { () throws(RuntimeError) in try runtime.start(containerSpec) }
+            }.get()
             c.runtimeID = containerSpec.id
             if case .running(_, let startedAt) = state { c.startedAt = startedAt } else { c.startedAt = clock.now }
             events.event(pod, type: .normal, reason: "Created", message: "Created container: \(c.name)")
@@ -233,7 +238,6 @@ extension NodeAgent {
             probes.start(runtimeID: containerSpec.id, pod: key, container: spec, podIP: launcher.environment.podIP)
         } catch {
             // As containerd reports a process that could not start: a run that ended with 128.
-            runtime.remove(id: containerSpec.id)
             events.event(pod, type: .warning, reason: "Failed", message: "Error: \(error)")
             c.runtimeID = containerSpec.id
             ended(&c, pod: pod, key: key, isInit: isInit, termination: Termination(
