@@ -70,14 +70,17 @@ let package = Package(
 
         // Containers: OCI bundles run by runc through swiftlet-shim, overlay root filesystems on the
         // host's root, cgroups, container log files, and the image store with its built-in catalog.
-        .target(name: "SwiftletRuntime", dependencies: ["SwiftletMachinery"]),
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletMachinery", "SwiftletSpawn"]),
+
+        // posix_spawn and waitpid for the runtime, the pod network and the shim. Glibc only.
+        .target(name: "SwiftletSpawn"),
 
         // One per running container, as conmon does: holds its stdio, writes the CRI log file, reaps it and
         // records how it ended, so that containers outlive a restart of the agent. Glibc only, to stay small.
-        .executableTarget(name: "swiftlet-shim"),
+        .executableTarget(name: "swiftlet-shim", dependencies: ["SwiftletSpawn"]),
 
         // Pod sandboxes' networking: the node bridge, a network namespace and veth per pod, pod IPs from the podCIDR.
-        .target(name: "SwiftletPodNetwork"),
+        .target(name: "SwiftletPodNetwork", dependencies: ["SwiftletSpawn"]),
 
         // The programs behind the built-in images kiamol/ch02-whoami and kiamol/ch05-pi. Glibc only.
         .target(name: "SwiftletSampleApps"),

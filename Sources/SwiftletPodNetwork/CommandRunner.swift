@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwiftletSpawn
 
 /// What a finished command printed and how it exited.
 struct CommandResult: Sendable {
@@ -50,32 +51,10 @@ enum CommandRunner {
     }
 
     private static func spawn(_ executable: String, _ arguments: [String], stdin: Int32, stdout: Int32, stderr: Int32, commandLine: String) throws(PodNetworkError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-
-        // The agent may block or ignore signals for its own reasons; the tool starts with a clean slate.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        sigaddset(&defaultSignals, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard code == 0 else { throw .system(operation: "start \(commandLine)", errno: code) }
-        return pid
+        switch Spawn.start([executable] + arguments, stdin: stdin, stdout: stdout, stderr: stderr) {
+        case .success(let pid): return pid
+        case .failure(let error): throw .system(operation: "start \(commandLine)", errno: error.errno)
+        }
     }
 
     /// Reads both streams at once so that a child filling one pipe never blocks while we wait on the other; closes each
@@ -103,12 +82,8 @@ enum CommandRunner {
     }
 
     private static func waitForExit(_ pid: pid_t, commandLine: String) throws(PodNetworkError) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw .system(operation: "wait for \(commandLine)", errno: errno) }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        guard let status = Spawn.wait(pid) else { throw .system(operation: "wait for \(commandLine)", errno: errno) }
+        return Spawn.exitCode(status: status)
     }
 }
 
@@ -117,13 +92,11 @@ private final class Descriptors {
     private var open: Set<Int32> = []
 
     func pipe(for commandLine: String) throws(PodNetworkError) -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [-1, -1]
-        // O_CLOEXEC: a command that another thread spawns meanwhile must not inherit our pipe ends, or our reads
-        // would wait for that other child too.
-        guard let pipe2 = GNUFunctions.pipe2 else { throw .system(operation: "find pipe2 in the C library", errno: ENOSYS) }
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw .system(operation: "create a pipe for \(commandLine)", errno: errno) }
-        open.formUnion(fds)
-        return (fds[0], fds[1])
+        // Close-on-exec: a command that another thread spawns meanwhile must not inherit our pipe ends, or our
+        // reads would wait for that other child too.
+        guard let fds = Spawn.pipe() else { throw .system(operation: "create a pipe for \(commandLine)", errno: errno) }
+        open.formUnion([fds.read, fds.write])
+        return fds
     }
 
     func close(_ fd: Int32) {

@@ -6,7 +6,6 @@ import Glibc
 /// run time.
 enum GNUFunctions {
     static let setns: (@convention(c) (Int32, Int32) -> Int32)? = lookUp("setns")
-    static let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32)? = lookUp("pipe2")
 
     static let cloneNewNet: Int32 = 0x4000_0000
 

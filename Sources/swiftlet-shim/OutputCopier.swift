@@ -1,4 +1,5 @@
 import Glibc
+import SwiftletSpawn
 
 /// The write end of the pipe the SIGCHLD handler pokes so that `poll` wakes up (the self-pipe
 /// trick; Swift's Glibc module does not offer signalfd). Global because a C signal handler
@@ -24,7 +25,7 @@ struct OutputCopier {
     private static let drainMilliseconds: Int64 = 2000
 
     func run(log: inout CRILogFile) -> Int32 {
-        guard let wake = Syscalls.pipe(nonBlockingRead: true) else { return ChildProcess.wait(containerPid) }
+        guard let wake = Syscalls.pipe(nonBlockingRead: true) else { return Spawn.wait(containerPid) ?? -1 }
         _ = fcntl(wake.write, F_SETFL, fcntl(wake.write, F_GETFL) | O_NONBLOCK)
         childSignalPipe = wake.write
         signal(SIGCHLD, childExited)
@@ -74,7 +75,7 @@ struct OutputCopier {
             streams[i].splitter.finish { text, partial in log.append(stream: stream, partial: partial, text: text, time: time) }
         }
         // Both pipes can close before SIGCHLD arrives; the init has exited or is about to.
-        return status ?? ChildProcess.wait(containerPid)
+        return status ?? Spawn.wait(containerPid) ?? -1
     }
 
     /// Reaps every exited child (the init and anything else re-parented to the shim), so none

@@ -1,4 +1,5 @@
 import Glibc
+import SwiftletSpawn
 
 /// The shim's life: create and start the container with runc, report to the agent, copy the
 /// container's output to the log until it exits, record the exit and leave.
@@ -17,12 +18,12 @@ struct Shim {
 
         // The container's init inherits runc create's stdio, so these pipes become its stdout and stderr.
         let create = runc(["create", "--bundle", options.bundle, "--pid-file", options.pidFile, options.containerID])
-        guard let createPid = ChildProcess.spawn(create, stdin: devNull, stdout: stdout.write, stderr: stderr.write) else {
+        guard let createPid = (try? Spawn.start(create, stdin: devNull, stdout: stdout.write, stderr: stderr.write).get()) else {
             fail("create-failed", "swiftlet-shim: cannot run \(options.runc)")
         }
         close(stdout.write)
         close(stderr.write)
-        let createStatus = ChildProcess.wait(createPid)
+        let createStatus = Spawn.wait(createPid) ?? -1
         guard createStatus == 0 else {
             // Nothing of the container ran, so all that is on its stderr is runc's error.
             fail("create-failed", Self.drain(stderr.read) + Self.drain(stdout.read), exitCode: true)
@@ -33,19 +34,19 @@ struct Shim {
 
         guard let capture = Syscalls.pipe() else { fail("start-failed", "swiftlet-shim: cannot create a pipe", exitCode: true) }
         let start = runc(["start", options.containerID])
-        guard let startPid = ChildProcess.spawn(start, stdin: devNull, stdout: capture.write, stderr: capture.write) else {
+        guard let startPid = (try? Spawn.start(start, stdin: devNull, stdout: capture.write, stderr: capture.write).get()) else {
             fail("start-failed", "swiftlet-shim: cannot run \(options.runc)", exitCode: true)
         }
         close(capture.write)
         let startOutput = String(decoding: Syscalls.readAll(capture.read), as: UTF8.self)
         close(capture.read)
-        guard ChildProcess.wait(startPid) == 0 else {
+        guard Spawn.wait(startPid) == 0 else {
             // The init still waits in runc's exec fifo: kill it and wait for it, so nothing is left.
             let delete = runc(["delete", "--force", options.containerID])
-            if let deletePid = ChildProcess.spawn(delete, stdin: devNull, stdout: devNull, stderr: devNull) {
-                _ = ChildProcess.wait(deletePid)
+            if let deletePid = (try? Spawn.start(delete, stdin: devNull, stdout: devNull, stderr: devNull).get()) {
+                _ = Spawn.wait(deletePid)
             }
-            _ = ChildProcess.wait(pid)
+            _ = Spawn.wait(pid)
             fail("start-failed", startOutput, exitCode: true)
         }
 
@@ -61,7 +62,7 @@ struct Shim {
 
         let status = OutputCopier(stdout: stdout.read, stderr: stderr.read, containerPid: pid).run(log: &log)
         log.close()
-        writeExitFile(code: ChildProcess.exitCode(status: status), oomKilled: oomKilled())
+        writeExitFile(code: Spawn.exitCode(status: status), oomKilled: oomKilled())
         exit(0)
     }
 

@@ -14,7 +14,7 @@ enum Syscalls {
         return unsafeBitCast(symbol, to: Prctl.self)(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     }
 
-    /// A pipe whose ends are close-on-exec; `ChildProcess.spawn` dup2()s the ends a child needs.
+    /// A pipe whose ends are close-on-exec; `Spawn.start` dup2()s the ends a child needs.
     static func pipe(nonBlockingRead: Bool = false) -> (read: Int32, write: Int32)? {
         var fds: [Int32] = [-1, -1]
         guard Glibc.pipe(&fds) == 0 else { return nil }

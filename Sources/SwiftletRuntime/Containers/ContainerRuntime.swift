@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletSpawn
 import Glibc
 import SwiftletMachinery
 import Synchronization
@@ -77,7 +78,7 @@ public final class ContainerRuntime: Sendable {
         ]
         if let memory = cgroups.memory { arguments += ["--oom-control", memory + spec.cgroupsPath + "/memory.oom_control"] }
 
-        guard let report = LinuxCalls.pipe() else { throw RuntimeError(.system, "cannot create a pipe: \(LinuxCalls.errorText())") }
+        guard let report = Spawn.pipe() else { throw RuntimeError(.system, "cannot create a pipe: \(LinuxCalls.errorText())") }
         defer { close(report.read) }
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         defer { close(devNull) }

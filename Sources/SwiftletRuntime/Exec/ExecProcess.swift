@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletSpawn
 import Glibc
 import Synchronization
 
@@ -52,7 +53,7 @@ public final class ExecProcess: Sendable {
             stdout = Self.stream(reading: output)
             stderr = AsyncStream { $0.finish() }
         } else {
-            guard let stdinPipe = LinuxCalls.pipe(), let stdoutPipe = LinuxCalls.pipe(), let stderrPipe = LinuxCalls.pipe() else {
+            guard let stdinPipe = Spawn.pipe(), let stdoutPipe = Spawn.pipe(), let stderrPipe = Spawn.pipe() else {
                 throw RuntimeError(.execFailed, "cannot create pipes: \(LinuxCalls.errorText())")
             }
             defer {
