@@ -44,20 +44,7 @@ public final class EndpointSliceController: Controller {
         let queue = self.queue
         let services = self.services
         let written = self.written
-        services.addEventHandler(EventHandler(
-            onAdd: { if let key = ObjectKey($0) { queue.add(key) } },
-            onUpdate: { _, new in if let key = ObjectKey(new) { queue.add(key) } },
-            onDelete: { if let key = ObjectKey($0) { queue.add(key) } }))
-        let enqueueServices: @Sendable (JSONValue) -> Void = { pod in
-            for key in ServiceEndpoints.services(selecting: pod, services: services) { queue.add(key) }
-        }
-        pods.addEventHandler(EventHandler(
-            onAdd: enqueueServices,
-            onUpdate: { old, new in
-                if old[path: "metadata", "labels"] != new[path: "metadata", "labels"] { enqueueServices(old) }
-                enqueueServices(new)
-            },
-            onDelete: enqueueServices))
+        ServiceEndpoints.queueServices(on: queue, services: services, pods: pods)
         slices.addEventHandler(EventHandler(
             onAdd: { if let key = Self.serviceKey(ofSlice: $0) { queue.add(key) } },
             onUpdate: { old, new in

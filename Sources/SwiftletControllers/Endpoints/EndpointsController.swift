@@ -30,20 +30,7 @@ public final class EndpointsController: Controller {
         let queue = self.queue
         let services = self.services
         let written = self.written
-        services.addEventHandler(EventHandler(
-            onAdd: { if let key = ObjectKey($0) { queue.add(key) } },
-            onUpdate: { _, new in if let key = ObjectKey(new) { queue.add(key) } },
-            onDelete: { if let key = ObjectKey($0) { queue.add(key) } }))
-        let enqueueServices: @Sendable (JSONValue) -> Void = { pod in
-            for key in ServiceEndpoints.services(selecting: pod, services: services) { queue.add(key) }
-        }
-        pods.addEventHandler(EventHandler(
-            onAdd: enqueueServices,
-            onUpdate: { old, new in
-                if old[path: "metadata", "labels"] != new[path: "metadata", "labels"] { enqueueServices(old) }
-                enqueueServices(new)
-            },
-            onDelete: enqueueServices))
+        ServiceEndpoints.queueServices(on: queue, services: services, pods: pods)
         // Our own writes coming back (a sync may be waiting for them), or someone else's,
         // to be put right.
         let enqueueOwner: @Sendable (JSONValue) -> Void = { object in

@@ -7,6 +7,25 @@ import SwiftletMachinery
 /// each is ready, and which port each Service port resolves to on each pod
 /// (pkg/api/v1/endpoints, pkg/controller/util/endpoint upstream).
 enum ServiceEndpoints {
+    /// Queues a Service when it changes, and every Service that selects a pod when the pod
+    /// changes (both the Services of its old labels and of its new ones).
+    static func queueServices(on queue: WorkQueue<ObjectKey>, services: SharedInformer, pods: SharedInformer) {
+        services.addEventHandler(EventHandler(
+            onAdd: { if let key = ObjectKey($0) { queue.add(key) } },
+            onUpdate: { _, new in if let key = ObjectKey(new) { queue.add(key) } },
+            onDelete: { if let key = ObjectKey($0) { queue.add(key) } }))
+        let enqueueServices: @Sendable (JSONValue) -> Void = { pod in
+            for key in Self.services(selecting: pod, services: services) { queue.add(key) }
+        }
+        pods.addEventHandler(EventHandler(
+            onAdd: enqueueServices,
+            onUpdate: { old, new in
+                if old[path: "metadata", "labels"] != new[path: "metadata", "labels"] { enqueueServices(old) }
+                enqueueServices(new)
+            },
+            onDelete: enqueueServices))
+    }
+
     /// A Service's selector, or nil when it has none: such a Service's endpoints are managed
     /// by someone else (the `kubernetes` Service's by the API server), and left alone.
     static func selector(of service: JSONValue) -> [String: String]? {
