@@ -87,9 +87,22 @@ let package = Package(
         .executableTarget(name: "swiftlet-whoami", dependencies: ["SwiftletSampleApps"]),
         .executableTarget(name: "swiftlet-pi", dependencies: ["SwiftletSampleApps"]),
 
+        // Services on a node, as kube-proxy's nftables mode does it: ClusterIP, NodePort and host
+        // LoadBalancer ports translated to ready endpoints in one nft table per node.
+        .target(name: "SwiftletProxy", dependencies: ["SwiftletSpawn"]),
+
+        // Cluster DNS (UDP and TCP on swift-nio): Service and pod names under cluster.local, PTR, SRV,
+        // and everything else forwarded to the host's resolvers.
+        .target(name: "SwiftletDNS", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
         // The node agent (a kubelet): registers the node, runs its pods' containers, probes, restarts, status.
         .target(name: "SwiftletNodeAgent", dependencies: [
             "SwiftletClient", "SwiftletAPIServer", "SwiftletAPI", "SwiftletMachinery", "SwiftletRuntime", "SwiftletPodNetwork",
+            "SwiftletProxy", "SwiftletDNS",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
         // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
@@ -116,6 +129,12 @@ let package = Package(
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletRuntime", "SwiftletMachinery"]),
         .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletProxyTests", dependencies: ["SwiftletProxy", "SwiftletSpawn", "SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletDNSTests", dependencies: [
+            "SwiftletDNS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletSampleApps"]),
         .testTarget(name: "SwiftletNodeAgentTests", dependencies: [
             "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletClient", "SwiftletAPIServer",

@@ -81,8 +81,8 @@ public final class APIServer: Sendable {
         }
     }
 
-    /// The objects a new cluster has: the four system namespaces and the `kubernetes` Service
-    /// with its Endpoints pointing at this server.
+    /// The objects a new cluster has: the four system namespaces, the `kubernetes` Service
+    /// with its Endpoints and EndpointSlice pointing at this server, and the cluster DNS Service.
     private func bootstrap() throws {
         let namespaces = storages["namespaces"]!
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"]
@@ -100,6 +100,28 @@ public final class APIServer: Sendable {
                 ],
             ], dryRun: false)
         }
+        // Cluster DNS at the service range's tenth address, as k3s puts CoreDNS. It has no
+        // selector: every node agent answers it itself (node-local, like NodeLocal DNSCache).
+        if services.cache.get(Resources.services.storageKey(namespace: "kube-system", name: "kube-dns")) == nil {
+            _ = try services.create(namespace: "kube-system", object: [
+                "metadata": ["name": "kube-dns", "labels": [
+                    "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "SwiftletDNS",
+                ]],
+                "spec": [
+                    "clusterIP": .string(allocators.clusterIPs.cidr.address(10)), "type": "ClusterIP",
+                    "ports": [
+                        ["name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53],
+                        ["name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53],
+                    ],
+                ],
+            ], dryRun: false)
+        }
+        try bootstrapKubernetesEndpoints()
+    }
+
+    /// The `kubernetes` Service's Endpoints and EndpointSlice point at this server, as the
+    /// kube-apiserver's endpoint reconciler keeps them.
+    private func bootstrapKubernetesEndpoints() throws {
         let endpoints = storages["endpoints"]!
         let desiredSubsets: JSONValue = [[
             "addresses": [["ip": .string(config.advertiseAddress)]],
@@ -118,6 +140,30 @@ public final class APIServer: Sendable {
                 "metadata": ["name": "kubernetes", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
                 "subsets": desiredSubsets,
             ], dryRun: false)
+        }
+        let slices = storages[Resources.endpointslices.qualifiedResource]!
+        let desiredSlice: JSONValue = [
+            "addressType": "IPv4",
+            "endpoints": [["addresses": [.string(config.advertiseAddress)], "conditions": ["ready": true]]],
+            "ports": [["name": "https", "port": .int(Int64(config.securePort)), "protocol": "TCP"]],
+        ]
+        if let existing = slices.cache.get(Resources.endpointslices.storageKey(namespace: "default", name: "kubernetes")) {
+            let current = existing.object()
+            if current["endpoints"] != desiredSlice["endpoints"] || current["ports"] != desiredSlice["ports"] {
+                _ = try slices.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false) { current in
+                    var o = current
+                    o["endpoints"] = desiredSlice["endpoints"]
+                    o["ports"] = desiredSlice["ports"]
+                    return o
+                }
+            }
+        } else {
+            var slice = desiredSlice
+            slice["metadata"] = ["name": "kubernetes", "labels": [
+                "kubernetes.io/service-name": "kubernetes",
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            ]]
+            _ = try slices.create(namespace: "default", object: slice, dryRun: false)
         }
     }
 

@@ -35,6 +35,7 @@ public final class NodeAgent: Sendable {
     let allocatable: JSONValue
     let podsDirectory: String
     let probes: ProbeManager
+    let nodeServices: NodeServices
 
     public static let runtimeVersion = "runc://1.1"
 
@@ -58,6 +59,7 @@ public final class NodeAgent: Sendable {
                                              runtimeVersion: Self.runtimeVersion, log: log)
         self.allocatable = MachineResources.capacity(dataDirectory: config.dataDirectory, maxPods: config.maxPods)
         self.podsDirectory = config.dataDirectory + "/pods"
+        self.nodeServices = NodeServices(config: config, client: client, informers: informers, events: events, clock: clock, log: log)
         let queue = self.queue
         let events = self.events
         let pods = self.pods
@@ -105,8 +107,14 @@ public final class NodeAgent: Sendable {
             log("node agent: setting up the pod network failed: \(error)")
         }
         self.network.withLock { $0 = network }
-        for informer in [pods, configMaps, secrets] { informer.start() }
-        for informer in [pods, configMaps, secrets] { guard await informer.waitForSync() else { return } }
+        let informers = [pods, configMaps, secrets] + nodeServices.informers
+        for informer in informers { informer.start() }
+        for informer in informers { guard await informer.waitForSync() else { return } }
+        // Services and DNS answer before any pod starts.
+        if let gateway = network.gatewayAddress {
+            await nodeServices.start(bridgeAddress: gateway)
+            try? await nodeServices.sync()
+        }
         adoptRunningContainers()
         let runner = ControllerRunner(name: "node-agent", queue: queue, workers: config.workers, log: log) { key in
             try await self.sync(key)
@@ -115,7 +123,11 @@ public final class NodeAgent: Sendable {
             group.addTask { await runner.run() }
             group.addTask { await self.registration.heartbeat() }
             group.addTask { await self.watchContainerExits() }
+            group.addTask { await self.nodeServices.run() }
         }
+        // Stopped: the node's Service rules and DNS go, its pods keep running (a restarted
+        // agent adopts them and writes the rules again).
+        await nodeServices.shutDown()
     }
 
     /// Requeues pods whose containers have exited, by looking at the runtime's exit records:

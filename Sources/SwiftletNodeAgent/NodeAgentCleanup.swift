@@ -1,5 +1,6 @@
 import Foundation
 import SwiftletPodNetwork
+import SwiftletProxy
 import SwiftletRuntime
 
 /// `swiftlet cleanup` for one agent: everything the agent made on the machine goes, found
@@ -25,8 +26,8 @@ public enum NodeAgentCleanup {
         }
     }
 
-    /// Stops and removes every container, the pod network (namespaces, veths, bridge), pod
-    /// folders with their mounts, and the agent's cgroups. Returns how many containers went.
+    /// Stops and removes every container, the pod network (namespaces, veths, bridge), the
+    /// Service rules, pod folders with their mounts, and the agent's cgroups. Returns how many containers went.
     public static func removeEverything(dataDirectory: String) async -> Int {
         guard let data = FileManager.default.contents(atPath: dataDirectory + "/" + recordName),
               let record = try? JSONDecoder().decode(Record.self, from: data) else { return 0 }
@@ -44,6 +45,11 @@ public enum NodeAgentCleanup {
         let network = PodNetwork(config: NodeAgent.networkConfig(bridgeName: record.bridgeName, podCIDR: record.podCIDR,
                                                                  dataDirectory: dataDirectory))
         try? network.removeAll()
+        if let gateway = network.gatewayAddress {
+            let config = NodeAgentConfig.forNode(record.nodeName, dataDirectory: dataDirectory, podCIDR: record.podCIDR,
+                                                 bridgeName: record.bridgeName, nodeIP: gateway)
+            try? ServiceProxy(config: NodeServices.proxyConfig(bridgeName: record.bridgeName, bridgeAddress: gateway, config: config)).remove()
+        }
         let pods = dataDirectory + "/pods"
         for mountPoint in Mounts.mountPoints(under: pods).sorted(by: >) { _ = umount2(mountPoint, Int32(MNT_DETACH)) }
         for folder in [pods, dataDirectory + "/containers", dataDirectory + "/network", record.runDirectory] {

@@ -16,6 +16,9 @@ public struct NodeAgentConfig: Sendable {
     /// The address written into the node's status and used as pods' hostIP.
     public var nodeIP: String
     public var clusterDNS: String = "10.43.0.10"
+    /// Every node's pods (the node ranges are carved from it) and the Services' virtual IPs.
+    public var clusterCIDR: String = "10.42.0.0/16"
+    public var serviceCIDR: String = "10.43.0.0/16"
     public var clusterDomain: String = "cluster.local"
     public var maxPods: Int = 110
     public var runcPath: String = "runc"

@@ -26,6 +26,11 @@ public final class PodNetwork: Sendable {
         ("net/ipv4/ping_group_range", "0 2147483647"),
     ]
 
+    /// The bridge's address, the pods' gateway: where node-local services (DNS) listen for pods.
+    public var gatewayAddress: String? {
+        (try? subnet.get()).map { IPv4Subnet.format($0.gateway) }
+    }
+
     // MARK: Bridge
 
     public func ensureBridge() throws(PodNetworkError) {

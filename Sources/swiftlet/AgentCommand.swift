@@ -34,6 +34,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The node's address (default: the machine's first address).")
     var nodeIp: String?
 
+    @Option(help: "The port the API server reaches this node's logs and exec on (default: 0, any free port).")
+    var streamingPort: Int = 0
+
     func run() async throws {
         guard let url = URL(string: server), url.scheme == "https", let host = url.host else {
             throw ValidationError("--server must be an https:// URL")
@@ -45,10 +48,14 @@ struct AgentCommand: AsyncParsableCommand {
         let config = NodeAgentConfig.forNode(name, dataDirectory: dataDir ?? "/var/lib/swiftlet/agent-\(name)",
                                              podCIDR: podCidr, bridgeName: bridge, nodeIP: nodeIp ?? hostAddresses().first)
         let agent = NodeAgent(config: config, client: client, informers: SharedInformerFactory(client: client))
-        print("swiftlet agent: node \(name) joining \(server)")
+        // The API server dials the node's address, and shows the join token it handed out.
+        let streaming = try await agent.serveStreaming(host: "0.0.0.0", port: streamingPort, token: token)
+        print("swiftlet agent: node \(name) joining \(server), streaming on port \(streaming.port)")
         let running = Task { await agent.run() }
         await ServerCommand.waitForTerminationSignal()
         print("swiftlet agent shutting down (pods keep running)")
         running.cancel()
+        await ServerCommand.waitForEnd(of: running, atMost: .seconds(5))
+        await streaming.close()
     }
 }

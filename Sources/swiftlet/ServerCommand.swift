@@ -73,6 +73,7 @@ struct ServerCommand: AsyncParsableCommand {
 
         let store = try openStore(url: datastore ?? "sqlite://\(dataDir)/state.db")
         let server = try APIServer(config: config, store: store)
+        server.nodeStreaming.remoteToken = tokens.nodeToken
 
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.servingCertificatePEM.utf8)).map { .certificate($0) },
@@ -116,6 +117,8 @@ struct ServerCommand: AsyncParsableCommand {
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
         controlPlane.cancel()
+        // The node agent takes its Service rules down as it stops; the store must still be open.
+        await Self.waitForEnd(of: controlPlane, atMost: .seconds(5))
         serving.cancel()
         compaction.cancel()
         server.shutdown()
@@ -147,6 +150,7 @@ struct ServerCommand: AsyncParsableCommand {
             NamespaceController(context: context),
             NodeLifecycleController(context: context),
             NodeIPAMController(context: context),
+            ServiceLoadBalancerController(context: context),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)
@@ -172,6 +176,17 @@ struct ServerCommand: AsyncParsableCommand {
     static func firstServiceIP(_ cidr: String) throws -> String {
         guard let parsed = IPv4CIDR(cidr) else { throw ValidationError("invalid --service-cidr \(cidr)") }
         return parsed.address(1)
+    }
+
+    /// Waits for a cancelled task to wind down, but never longer than `limit`: a stuck
+    /// request must not keep the process from exiting.
+    static func waitForEnd(of task: Task<Void, Never>, atMost limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await task.value }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Returns on SIGINT or SIGTERM, so the datastore is closed cleanly.

@@ -13,6 +13,17 @@ import SwiftletStorage
         let svc = await t.request(.GET, "/api/v1/namespaces/default/services/kubernetes")
         #expect(svc.json[path: "spec", "clusterIP"] == "10.43.0.1")
         #expect(await t.request(.GET, "/api/v1/namespaces/default/endpoints/kubernetes").status == 200)
+        let slice = await t.request(.GET, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+        #expect(slice.json[path: "metadata", "labels", "kubernetes.io/service-name"] == "kubernetes")
+        #expect(slice.json["ports"]?.arrayValue?.first?["name"] == "https")
+        let dns = await t.request(.GET, "/api/v1/namespaces/kube-system/services/kube-dns")
+        #expect(dns.json[path: "spec", "clusterIP"] == "10.43.0.10")
+        #expect(dns.json[path: "spec", "ports"]?.arrayValue?.compactMap { $0["protocol"]?.stringValue } == ["UDP", "TCP"])
+        // The DNS address is allocated: a Service asking for it is refused.
+        let again = await t.request(.POST, "/api/v1/namespaces/default/services", body: [
+            "metadata": ["name": "taken"], "spec": ["clusterIP": "10.43.0.10", "ports": [["port": 80]]],
+        ])
+        #expect(again.status == 422)
     }
 
     @Test func createSetsIdentityAndGeneration() async throws {

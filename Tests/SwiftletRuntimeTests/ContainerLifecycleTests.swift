@@ -83,6 +83,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/scratch"))
     }
 
+    @Test func imageSymlinksSendLogFilesToTheContainerLog() async throws {
+        let fixture = RuntimeFixture()
+        defer { fixture.cleanUp() }
+        var spec = fixture.spec("links", ["/bin/sh", "-c", "echo served >> /var/log/swiftlet-test/access.log; echo failed >> /var/log/swiftlet-test/error.log"])
+        spec.rootfsSymlinks = ["/var/log/swiftlet-test/access.log": "/dev/stdout", "/var/log/swiftlet-test/error.log": "/dev/stderr"]
+        _ = try fixture.runtime.start(spec)
+        #expect(exitCode(await fixture.runtime.waitForExit(spec.id)) == 0)
+        // Two pipes: their lines may reach the log in either order.
+        #expect(Set(criRecords(spec.logPath).map { "\($0.stream) \($0.text)" }) == ["stdout served", "stderr failed"])
+        #expect(!FileManager.default.fileExists(atPath: "/var/log/swiftlet-test"))
+    }
+
     @Test func writesToAWritableRootStayInTheContainer() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }

@@ -27,6 +27,7 @@ import SwiftletRuntime
         #expect(pi.argv(command: ["dotnet", "Pi.Web.dll", "-m", "web"], args: nil) == ["dotnet", "Pi.Web.dll", "-m", "web"])
         let nginx = try store.resolve("nginx:1.17-alpine").get()
         #expect(nginx.users.map(\.name) == ["nginx"])
+        #expect(nginx.symlinks["/var/log/nginx/access.log"] == "/dev/stdout")
         #expect(nginx.argv(command: nil, args: nil) == ["nginx", "-g", "daemon off;"])
         #expect(try store.resolve("kiamol/ch02-whoami").get().id.hasPrefix("docker.io/kiamol/ch02-whoami@sha256:"))
     }

@@ -234,7 +234,10 @@ final class ResourceStorage: Sendable {
             object[path: "metadata", "managedFields"] = nil
             object[path: "metadata", "selfLink"] = nil
             Defaulter.apply(group: info.group, kind: info.kind, to: &object)
-            if subresource == nil { strategy.admit(&object) }
+            if subresource == nil {
+                strategy.admit(&object)
+                strategy.normalizeUpdate(&object, old: old)
+            }
             let errors = Validator.validate(group: info.group, kind: info.kind, object: object, old: old)
             if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
             var ctx = context

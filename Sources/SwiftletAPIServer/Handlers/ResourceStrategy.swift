@@ -9,6 +9,9 @@ protocol ResourceStrategy: Sendable {
     func admit(_ object: inout JSONValue)
     /// Called after defaulting and validation, before the object is stored.
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError)
+    /// Called on update of the main resource after defaulting, before validation: drops what
+    /// the change makes meaningless, as upstream strategies' PrepareForUpdate does.
+    func normalizeUpdate(_ object: inout JSONValue, old: JSONValue)
     /// Called on every update of the main resource (not of a subresource).
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError)
     /// Called after the object is gone from storage (also after a dry run would have deleted it: no).
@@ -25,6 +28,7 @@ protocol ResourceStrategy: Sendable {
 extension ResourceStrategy {
     func admit(_ object: inout JSONValue) {}
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {}
+    func normalizeUpdate(_ object: inout JSONValue, old: JSONValue) {}
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {}
     func afterDelete(_ object: JSONValue, context: StrategyContext) {}
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? { nil }

@@ -37,6 +37,27 @@ struct ServiceStrategy: ResourceStrategy {
         for port in nodePorts(old) where !kept.contains(port) { context.allocators.nodePorts.release(port) }
     }
 
+    /// When the type changes, fields that only the old type allows go, unless the client set
+    /// them itself in this update (then validation tells it why they are wrong), as the
+    /// kube-apiserver does: `kubectl apply` of a ClusterIP Service over a LoadBalancer one
+    /// would otherwise be refused for fields the server itself defaulted.
+    func normalizeUpdate(_ object: inout JSONValue, old: JSONValue) {
+        let type = object[path: "spec", "type"]?.stringValue ?? "ClusterIP"
+        guard type != (old[path: "spec", "type"]?.stringValue ?? "ClusterIP") else { return }
+        let new = object
+        let unchanged: (String) -> Bool = { new[path: "spec", $0] == old[path: "spec", $0] }
+        if type != "LoadBalancer" {
+            for field in ["allocateLoadBalancerNodePorts", "loadBalancerClass"] where unchanged(field) {
+                object[path: "spec", field] = nil
+            }
+        }
+        if type != "LoadBalancer" && type != "NodePort" {
+            for field in ["externalTrafficPolicy", "healthCheckNodePort"] where unchanged(field) {
+                object[path: "spec", field] = nil
+            }
+        }
+    }
+
     func afterDelete(_ object: JSONValue, context: StrategyContext) {
         if let ip = object[path: "spec", "clusterIP"]?.stringValue, ip != "None" { context.allocators.clusterIPs.release(ip) }
         for port in nodePorts(object) { context.allocators.nodePorts.release(port) }

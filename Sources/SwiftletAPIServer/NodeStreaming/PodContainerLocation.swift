@@ -39,11 +39,18 @@ extension APIServer {
             phase: pod[path: "status", "phase"]?.stringValue ?? "")
     }
 
-    /// The node agent of a node: a missing node is NotFound (as upstream's connection-info lookup),
-    /// a node whose agent is not connected is the error of a backend that cannot be dialled.
+    /// The node agent of a node: a missing node is NotFound (as upstream's connection-info lookup); a node
+    /// without an in-process agent is dialled at its InternalIP and advertised kubelet port, and one that
+    /// advertises neither (or with no token to show) is the error of a backend that cannot be dialled.
     func streamingBackend(node: String) throws(APIError) -> any NodeStreamingBackend {
         if let backend = nodeStreaming.backend(for: node) { return backend }
-        _ = try storage(for: Resources.nodes)!.get(namespace: nil, name: node)
-        throw APIError.internalError("error dialing backend: the node agent of node \"\(node)\" is not connected")
+        let object = try storage(for: Resources.nodes)!.get(namespace: nil, name: node).object()
+        let addresses = object[path: "status", "addresses"]?.arrayValue ?? []
+        let internalIP = addresses.first { $0["type"]?.stringValue == "InternalIP" }?["address"]?.stringValue
+        let port = object[path: "status", "daemonEndpoints", "kubeletEndpoint", "Port"]?.intValue ?? 0
+        guard let token = nodeStreaming.remoteToken, let internalIP, !internalIP.isEmpty, port > 0, port <= 65535 else {
+            throw APIError.internalError("error dialing backend: the node agent of node \"\(node)\" is not connected")
+        }
+        return RemoteNodeStreamingBackend(host: internalIP, port: Int(port), token: token)
     }
 }

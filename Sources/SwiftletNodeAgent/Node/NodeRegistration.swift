@@ -13,6 +13,9 @@ final class NodeRegistration: Sendable {
     private let log: LogSink
     private let runtimeVersion: String
     private let nodeUID = Mutex<String?>(nil)
+    /// Where the API server reaches this node's logs and exec: the agent's streaming port when it serves
+    /// one, else the kubelet's usual port (an in-process agent is reached without it).
+    private let streamingPort = Mutex<Int64>(NodeObjects.kubeletPort)
     private let readySince: Date
 
     static let leaseInterval: Duration = .seconds(10)
@@ -25,6 +28,10 @@ final class NodeRegistration: Sendable {
         self.runtimeVersion = runtimeVersion
         self.log = log
         self.readySince = clock.now
+    }
+
+    func advertise(streamingPort port: Int) {
+        streamingPort.withLock { $0 = Int64(port) }
     }
 
     /// Creates the Node, or takes over the one of this name, and returns its pod CIDR once the
@@ -115,7 +122,7 @@ final class NodeRegistration: Sendable {
             "conditions": NodeObjects.conditions(now: clock.now, readySince: readySince),
             "addresses": [["type": "InternalIP", "address": .string(config.nodeIP)],
                           ["type": "Hostname", "address": .string(config.nodeName)]],
-            "daemonEndpoints": ["kubeletEndpoint": ["Port": .int(NodeObjects.kubeletPort)]],
+            "daemonEndpoints": ["kubeletEndpoint": ["Port": .int(streamingPort.withLock { $0 })]],
             "nodeInfo": NodeObjects.nodeInfo(machineID: NodeObjects.machineID(config.nodeName),
                                              containerRuntimeVersion: runtimeVersion),
         ]

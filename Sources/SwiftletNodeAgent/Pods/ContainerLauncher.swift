@@ -93,6 +93,7 @@ struct ContainerLauncher {
             logPath: directory.logFile(container: name, attempt: attempt))
         spec.additionalGids = groups
         spec.rootfsLowerDirectory = image.rootfs
+        spec.rootfsSymlinks = image.symlinks
         spec.readOnlyRootFilesystem = security["readOnlyRootFilesystem"]?.boolValue ?? false
         spec.mounts = mounts
         spec.networkNamespacePath = netnsPath

@@ -50,7 +50,7 @@ public final class ContainerRuntime: Sendable {
             throw RuntimeError(.system, "cannot create \(bundle.directory): \(LinuxCalls.errorText())")
         }
         do throws(RuntimeError) {
-            try OverlayRootFilesystem.mount(lower: spec.rootfsLowerDirectory, bundle: bundle)
+            try OverlayRootFilesystem.mount(lower: spec.rootfsLowerDirectory, bundle: bundle, symlinks: spec.rootfsSymlinks)
             try write(JSONWriter.write(OCIConfiguration.make(spec)), to: bundle.config)
             let logDirectory = (spec.logPath as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)

@@ -17,6 +17,8 @@ public struct ContainerSpec: Sendable, Equatable {
     /// host's `/` for the built-in images. The writable upper layer is in the bundle.
     public var rootfsLowerDirectory: String
     public var readOnlyRootFilesystem: Bool
+    /// Symbolic links made in the writable layer over the lower one (`ImageConfig.symlinks`).
+    public var rootfsSymlinks: [String: String] = [:]
     /// Mounted after the standard ones (/proc, /dev, /sys...), in this order. /etc/hosts,
     /// /etc/resolv.conf and /etc/hostname come here as read-only binds, and /tmp as a tmpfs when
     /// the agent wants one.

@@ -7,10 +7,18 @@ import Glibc
 /// bundle. Mount points runc needs (for binds onto paths the lower layer lacks) are created
 /// there too, even with a read-only root, since runc remounts it read-only only afterwards.
 enum OverlayRootFilesystem {
-    static func mount(lower: String, bundle: ContainerBundle) throws(RuntimeError) {
+    static func mount(lower: String, bundle: ContainerBundle, symlinks: [String: String] = [:]) throws(RuntimeError) {
         for directory in [bundle.upper, bundle.work, bundle.rootfs] {
             guard Glibc.mkdir(directory, 0o755) == 0 || errno == EEXIST else {
                 throw RuntimeError(.system, "cannot create \(directory): \(LinuxCalls.errorText())")
+            }
+        }
+        // Written into the upper layer before the mount, they shadow whatever the lower has there.
+        for (path, target) in symlinks.sorted(by: { $0.key < $1.key }) where path.hasPrefix("/") && !path.contains("..") {
+            let link = bundle.upper + path
+            try? FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard symlink(target, link) == 0 || errno == EEXIST else {
+                throw RuntimeError(.system, "cannot create the link \(path) -> \(target): \(LinuxCalls.errorText())")
             }
         }
         let data = "lowerdir=\(lower),upperdir=\(bundle.upper),workdir=\(bundle.work)"

@@ -36,7 +36,8 @@ public struct BuiltInImages: Sendable {
             return ImageConfig(
                 reference: reference.description, id: Self.id(reference, "nginx"),
                 cmd: ["nginx", "-g", "daemon off;"], env: ["PATH=\(path)"],
-                users: [.init(name: "nginx", uid: 30101, gid: 30101)])
+                users: [.init(name: "nginx", uid: 30101, gid: 30101)],
+                symlinks: ["/var/log/nginx/access.log": "/dev/stdout", "/var/log/nginx/error.log": "/dev/stderr"])
         case "library/busybox":
             return ImageConfig(reference: reference.description, id: Self.id(reference, "busybox"),
                                cmd: ["sh"], env: ["PATH=\(path)"])

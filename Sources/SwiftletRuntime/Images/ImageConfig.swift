@@ -17,6 +17,9 @@ public struct ImageConfig: Sendable, Equatable {
     /// Accounts the image's programs expect (nginx's `user nginx;`), added to the container's
     /// own copies of /etc/passwd and /etc/group.
     public var users: [User]
+    /// Symbolic links the image's root has, keyed by path: the official nginx image links its
+    /// log files to the container's stdout and stderr, so `kubectl logs` shows its requests.
+    public var symlinks: [String: String]
 
     public struct File: Sendable, Equatable {
         public var source: String
@@ -39,7 +42,8 @@ public struct ImageConfig: Sendable, Equatable {
     }
 
     public init(reference: String, id: String, entrypoint: [String] = [], cmd: [String] = [], env: [String] = [],
-                workingDir: String = "/", rootfs: String = "/", files: [File] = [], users: [User] = []) {
+                workingDir: String = "/", rootfs: String = "/", files: [File] = [], users: [User] = [],
+                symlinks: [String: String] = [:]) {
         self.reference = reference
         self.id = id
         self.entrypoint = entrypoint
@@ -49,6 +53,7 @@ public struct ImageConfig: Sendable, Equatable {
         self.rootfs = rootfs
         self.files = files
         self.users = users
+        self.symlinks = symlinks
     }
 
     /// The process a container runs, as the kubelet decides it: `command` replaces the

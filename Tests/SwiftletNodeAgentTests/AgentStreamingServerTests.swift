@@ -1,0 +1,155 @@
+import Foundation
+import Synchronization
+import Testing
+import SwiftletAPIServer
+import SwiftletMachinery
+import SwiftletNodeAgent
+
+/// The API server's `RemoteNodeStreamingBackend` against a real `AgentStreamingServer` on loopback,
+/// serving through a fake node backend.
+@Suite struct AgentStreamingServerTests {
+    static let pod = PodReference(namespace: "default", name: "p", uid: "u1")
+    static let missing = PodReference(namespace: "default", name: "missing", uid: "u2")
+
+    @Test func logsArriveAndEnd() async throws {
+        try await withServer { remote, fake in
+            let log = try await remote.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c", tailLines: 5))
+            var text = ""
+            for await chunk in log { text += String(decoding: chunk, as: UTF8.self) }
+            #expect(text == "one\ntwo\n")
+            #expect(fake.logOptions.withLock { $0 } == [PodLogOptions(container: "c", tailLines: 5)])
+        }
+    }
+
+    @Test func droppingAFollowedLogStopsTheAgentsStream() async throws {
+        try await withServer { remote, fake in
+            let log = try await remote.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c", follow: true))
+            let received = Mutex<[UInt8]>([])
+            // As kubectl going away: the API server stops reading the log.
+            let reading = Task { for await chunk in log { received.withLock { $0 += chunk } } }
+            #expect(await eventually { received.withLock { $0 } == Array("first\n".utf8) })
+            #expect(!fake.followEnded.withLock { $0 })
+            reading.cancel()
+            #expect(await eventually { fake.followEnded.withLock { $0 } })
+        }
+    }
+
+    @Test func execPassesStdioAndTheExitCode() async throws {
+        try await withServer { remote, _ in
+            let (stdin, typing) = AsyncStream.makeStream(of: [UInt8].self)
+            let stdout = Mutex<[UInt8]>([]), stderr = Mutex<[UInt8]>([])
+            let streams = ContainerStreams(stdin: stdin, resize: nil,
+                                           stdout: { bytes in stdout.withLock { $0 += bytes } },
+                                           stderr: { bytes in stderr.withLock { $0 += bytes } })
+            typing.yield(Array("typed ".utf8))
+            typing.yield(Array("text".utf8))
+            typing.finish()
+            let code = try await remote.exec(pod: Self.pod, container: "c", command: ["cat"], tty: false, streams: streams)
+            #expect(code == 3)
+            #expect(String(decoding: stdout.withLock { $0 }, as: UTF8.self) == "command cat\ntyped text")
+            #expect(String(decoding: stderr.withLock { $0 }, as: UTF8.self) == "to stderr")
+        }
+    }
+
+    @Test func theBackendsErrorsComeBackAsTheyWere() async throws {
+        try await withServer { remote, _ in
+            let logError = await #expect(throws: APIError.self) {
+                _ = try await remote.containerLogs(pod: Self.missing, options: PodLogOptions(container: "c"))
+            }
+            #expect(logError == .badRequest("container \"c\" in pod \"missing\" is waiting to start: ContainerCreating"))
+            let execError = await #expect(throws: APIError.self) {
+                _ = try await remote.exec(pod: Self.missing, container: "c", command: ["true"], tty: false,
+                                          streams: ContainerStreams(stdin: nil, resize: nil, stdout: nil, stderr: nil))
+            }
+            #expect(execError == .internalError("container not found (\"c\")"))
+        }
+    }
+
+    @Test func cancellingAnExecStopsTheCommandOnTheAgent() async throws {
+        try await withServer { remote, fake in
+            let running = Task {
+                try await remote.exec(pod: Self.pod, container: "c", command: ["sleep"], tty: false,
+                                      streams: ContainerStreams(stdin: nil, resize: nil, stdout: nil, stderr: nil))
+            }
+            #expect(await eventually { fake.sleeping.withLock { $0 } })
+            running.cancel()
+            #expect(await eventually { fake.sleepCancelled.withLock { $0 } })
+        }
+    }
+
+    @Test func aWrongTokenIsRefused() async throws {
+        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "right-token", backend: FakeBackend())
+        let remote = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "wrong-token")
+        let error = await #expect(throws: APIError.self) {
+            _ = try await remote.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
+        }
+        #expect(error?.code == 401)
+        await server.close()
+        let refused = await #expect(throws: APIError.self) {
+            _ = try await remote.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
+        }
+        #expect(refused?.message.hasPrefix("Internal error occurred: error dialing backend: dial tcp 127.0.0.1:\(server.port): ") == true)
+    }
+
+    private func withServer(_ body: (RemoteNodeStreamingBackend, FakeBackend) async throws -> Void) async throws {
+        let fake = FakeBackend()
+        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "node-token", backend: fake)
+        #expect(server.port > 0)
+        do {
+            try await body(RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token"), fake)
+        } catch {
+            await server.close()
+            throw error
+        }
+        await server.close()
+    }
+
+    private func eventually(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<200 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+}
+
+private final class FakeBackend: NodeStreamingBackend {
+    let logOptions = Mutex<[PodLogOptions]>([])
+    let followEnded = Mutex(false)
+    let sleeping = Mutex(false)
+    let sleepCancelled = Mutex(false)
+
+    func containerLogs(pod: PodReference, options: PodLogOptions) async throws(APIError) -> AsyncStream<[UInt8]> {
+        guard pod.name != "missing" else {
+            throw .badRequest("container \"\(options.container)\" in pod \"\(pod.name)\" is waiting to start: ContainerCreating")
+        }
+        logOptions.withLock { $0.append(options) }
+        return AsyncStream { continuation in
+            if options.follow {
+                continuation.yield(Array("first\n".utf8))
+                continuation.onTermination = { _ in self.followEnded.withLock { $0 = true } }
+            } else {
+                continuation.yield(Array("one\n".utf8))
+                continuation.yield(Array("two\n".utf8))
+                continuation.finish()
+            }
+        }
+    }
+
+    func exec(pod: PodReference, container: String, command: [String], tty: Bool,
+              streams: ContainerStreams) async throws(APIError) -> Int32 {
+        guard pod.name != "missing" else { throw .internalError("container not found (\"\(container)\")") }
+        if command == ["sleep"] {
+            sleeping.withLock { $0 = true }
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            sleepCancelled.withLock { $0 = true }
+            return 137
+        }
+        await streams.stdout?(Array("command \(command.joined(separator: " "))\n".utf8))
+        await streams.stderr?(Array("to stderr".utf8))
+        for await chunk in streams.stdin ?? AsyncStream { $0.finish() } { await streams.stdout?(chunk) }
+        return 3
+    }
+
+    func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError) {}
+}
