@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwiftletSpawn
 
 /// Named network namespaces as `ip netns` keeps them (bind mounts under /var/run/netns), and sysctls written inside
 /// one without starting a process.
@@ -46,59 +47,13 @@ enum NetworkNamespace {
         guard written == bytes.count else { throw .system(operation: "write \(value) to \(path)", errno: written < 0 ? errno : EIO) }
     }
 
-    /// Runs `body` in the namespace (in ours when nil): on a new thread that joins it and ends with `body`, so no
-    /// other work ever runs in the wrong namespace. Processes spawned by `body` start in the namespace too, which
-    /// spares `ip -n` its private mount namespace and /sys remount (about 2 ms a call).
+    /// Runs `body` in the namespace (in ours when nil), on a thread that joins it (see `NetworkNamespaceThread`).
     static func run<Value>(in namespace: String?, _ body: @escaping () throws(PodNetworkError) -> Value) throws(PodNetworkError) -> Value {
         guard let namespace else { return try body() }
-        let result = ResultBox<Value>()
-        let job = NamespaceJob(path: path(namespace)) { () throws(PodNetworkError) in result.value = try body() }
-        let context = Unmanaged.passRetained(job).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(&thread, nil, { raw in
-            Unmanaged<NamespaceJob>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard code == 0 else {
-            Unmanaged<NamespaceJob>.fromOpaque(context).release()
-            throw .system(operation: "start a thread to enter netns \(namespace)", errno: code)
+        switch NetworkNamespaceThread.run(inNamespaceAt: path(namespace), body) {
+        case .success(let value): return value
+        case .failure(.body(let error)): throw error
+        case .failure(.entering(let operation, let code)): throw .system(operation: operation, errno: code)
         }
-        pthread_join(thread, nil)
-        if let failure = job.failure { throw failure }
-        return result.value!
-    }
-}
-
-/// What a namespace thread produced; read only after pthread_join.
-private final class ResultBox<Value>: @unchecked Sendable {
-    var value: Value?
-}
-
-/// Work for one namespace thread; `failure` is read only after pthread_join, so no lock is needed.
-private final class NamespaceJob: @unchecked Sendable {
-    let path: String
-    let body: () throws(PodNetworkError) -> Void
-    var failure: PodNetworkError?
-
-    init(path: String, body: @escaping () throws(PodNetworkError) -> Void) {
-        self.path = path
-        self.body = body
-    }
-
-    func run() {
-        do {
-            try enter()
-            try body()
-        } catch {
-            failure = error
-        }
-    }
-
-    private func enter() throws(PodNetworkError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system(operation: "open netns \(path)", errno: errno) }
-        defer { close(fd) }
-        guard let setns = GNUFunctions.setns else { throw .system(operation: "find setns in the C library", errno: ENOSYS) }
-        guard setns(fd, GNUFunctions.cloneNewNet) == 0 else { throw .system(operation: "enter netns \(path)", errno: errno) }
     }
 }
