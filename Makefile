@@ -1,4 +1,5 @@
 # The two commands the README opens with: `make run` and `make test`.
+SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN = .build/$(CONFIG)/swiftlet
@@ -18,7 +19,9 @@ run: build
 test:
 	./scripts/setup.sh --test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@# CI shows only the end of the output: the failed expectations are repeated there.
+	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/unit-tests.log \
+	  || { echo "== unit test failures"; grep -a 'recorded an issue' .build/unit-tests.log | cut -c1-300 | tail -n 20; exit 1; }
 	SWIFTLET_BIN=.build/debug/swiftlet python3 -m pytest -q tests/e2e
 
 clean:

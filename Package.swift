@@ -115,10 +115,13 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // What several test targets share: the trait for tests that block their thread.
+        .target(name: "SwiftletTestSupport"),
+
         .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
         .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
-        .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletPKI"]),
+        .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletTestSupport", "SwiftletPKI"]),
         .testTarget(name: "SwiftletClientTests", dependencies: [
             "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletPKI",
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,15 +130,15 @@ let package = Package(
         .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
-        .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletRuntime", "SwiftletMachinery"]),
-        .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletPodNetwork"]),
-        .testTarget(name: "SwiftletProxyTests", dependencies: ["SwiftletProxy", "SwiftletSpawn", "SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletTestSupport", "SwiftletRuntime", "SwiftletMachinery"]),
+        .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletTestSupport", "SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletProxyTests", dependencies: ["SwiftletTestSupport", "SwiftletProxy", "SwiftletSpawn", "SwiftletPodNetwork"]),
         .testTarget(name: "SwiftletDNSTests", dependencies: [
             "SwiftletDNS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletSampleApps"]),
+        .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletTestSupport", "SwiftletSampleApps"]),
         .testTarget(name: "SwiftletNodeAgentTests", dependencies: [
             "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletClient", "SwiftletAPIServer",
             "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI",

@@ -47,7 +47,7 @@ func name(_ object: JSONValue) -> String { object[path: "metadata", "name"]?.str
 
 /// Polls `condition` every millisecond until it holds, for state another task produces;
 /// returns false after `timeout`.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now > deadline { return false }

@@ -386,7 +386,7 @@ import SwiftletStorage
         func replicaSets() async -> [JSONValue] {
             (try? await client.list(Resources.replicasets, namespace: "default").items) ?? []
         }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         var done = false
         while ContinuousClock.now < deadline && !done {
             // Play the ReplicaSet controller: all pods available at once.

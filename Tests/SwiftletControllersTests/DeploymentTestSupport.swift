@@ -85,7 +85,7 @@ struct DeploymentHarness {
 
     /// Waits (bounded) until the informer caches hold exactly what the server holds.
     func caughtUp() async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let rsItems = try await client.list(Resources.replicasets, namespace: Self.namespace).items
             let dItems = try await client.list(Resources.deployments, namespace: Self.namespace).items

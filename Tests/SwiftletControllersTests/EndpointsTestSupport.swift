@@ -88,7 +88,7 @@ struct EndpointsHarness {
 }
 
 /// Polls until `condition` holds; false after `timeout`.
-func epEventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+func epEventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while await !condition() {
         if ContinuousClock.now > deadline { return false }

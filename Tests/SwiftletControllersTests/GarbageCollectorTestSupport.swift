@@ -40,7 +40,7 @@ struct GCTestCluster {
 }
 
 /// Polls an async condition every 10 ms until it holds; false after `timeout`.
-func gcEventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+func gcEventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
         if ContinuousClock.now > deadline { return false }

@@ -111,7 +111,7 @@ struct NodeLifecycleHarness {
 
     /// Waits (bounded, in wall time) until the controller's caches satisfy `condition`.
     func until(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !condition() {
             if ContinuousClock.now > deadline { return false }
             try? await Task.sleep(for: .milliseconds(2))
@@ -120,7 +120,7 @@ struct NodeLifecycleHarness {
     }
 
     func untilAsync(_ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !(await condition()) {
             if ContinuousClock.now > deadline { return false }
             try? await Task.sleep(for: .milliseconds(2))

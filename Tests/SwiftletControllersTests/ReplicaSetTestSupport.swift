@@ -79,7 +79,7 @@ struct ReplicaSetHarness {
 
     /// Waits (bounded) until the caches satisfy `condition`.
     func until(_ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !condition() {
             if ContinuousClock.now > deadline { return false }
             try? await Task.sleep(for: .milliseconds(2))

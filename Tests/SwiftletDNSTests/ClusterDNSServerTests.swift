@@ -151,7 +151,7 @@ struct ClusterDNSServerTests {
         let deadPort = blackHole.localAddress!.port!
         let upstreamRecords = ClusterDNSRecords(services: [DNSService(namespace: "prod", name: "api", clusterIP: "10.1.2.3")])
         try await withServer(domain: "upstream.test", records: upstreamRecords) { _, upstreamPort in
-            try await withServer(upstreams: ["127.0.0.1:\(deadPort)", "127.0.0.1:\(upstreamPort)"], upstreamTimeout: .milliseconds(400)) { _, port in
+            try await withServer(upstreams: ["127.0.0.1:\(deadPort)", "127.0.0.1:\(upstreamPort)"], upstreamTimeout: .seconds(1)) { _, port in
                 let query = makeQuery("api.prod.svc.upstream.test", .a, id: 77).encoded()
                 let answered = try DNSMessage(decoding: try #require(await exchangeDatagram(query, port: port)))
                 #expect(answered.id == 77 && answered.answers.map(\.data) == [.a(ipv4("10.1.2.3"))])
@@ -245,8 +245,7 @@ struct ClusterDNSServerTests {
 
     @Test func aTakenPortIsReportedWithItsAddress() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let udp = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = udp.localAddress!.port!
+        let (udp, port) = try await udpPortAlsoFreeForTCP(group: group)
         let server = ClusterDNSServer(configuration: ClusterDNSConfiguration(listenAddress: "127.0.0.1", port: port))
         await #expect(throws: DNSServerError.listenFailed(network: "udp", address: "127.0.0.1:\(port)", reason: "bind: address already in use")) {
             try await server.start()
@@ -264,6 +263,21 @@ struct ClusterDNSServerTests {
         try await tcp.close()
         let free = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: port).get()
         try await free.close()
+    }
+
+    /// A UDP socket on a port that TCP can use too: the test needs the same number free in both, and a port the
+    /// kernel picked for UDP may be some other test's TCP connection.
+    private func udpPortAlsoFreeForTCP(group: MultiThreadedEventLoopGroup) async throws -> (any Channel, Int) {
+        for _ in 0..<50 {
+            let udp = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+            let port = udp.localAddress!.port!
+            if let tcp = try? await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).get() {
+                try await tcp.close()
+                return (udp, port)
+            }
+            try await udp.close()
+        }
+        throw DNSServerError.listenFailed(network: "tcp", address: "127.0.0.1", reason: "no port free for both UDP and TCP")
     }
 
     @Test func aServerStartsOnceAndRestartsAfterStop() async throws {

@@ -73,9 +73,9 @@ func run(_ executable: String, _ arguments: [String]) async throws -> CommandRes
     }
 }
 
-/// `dig @127.0.0.1 -p port` with short timeouts, so that a broken server fails the test instead of hanging it.
+/// `dig @127.0.0.1 -p port` with one bounded try, so that a broken server fails the test instead of hanging it.
 func dig(_ port: Int, _ arguments: String...) async throws -> CommandResult {
-    try await run("/usr/bin/dig", ["@127.0.0.1", "-p", "\(port)", "+time=3", "+tries=1"] + arguments)
+    try await run("/usr/bin/dig", ["@127.0.0.1", "-p", "\(port)", "+time=10", "+tries=1"] + arguments)
 }
 
 /// Starts a server on 127.0.0.1 with a free port, runs `body`, and stops it whatever happens.
@@ -100,7 +100,7 @@ func withServer<T>(
 }
 
 /// A bare UDP client: sends one datagram and returns the first datagram that comes back, or nil after `timeout`.
-func exchangeDatagram(_ packet: [UInt8], port: Int, timeout: TimeAmount = .seconds(2)) async throws -> [UInt8]? {
+func exchangeDatagram(_ packet: [UInt8], port: Int, timeout: TimeAmount = .seconds(10)) async throws -> [UInt8]? {
     let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {

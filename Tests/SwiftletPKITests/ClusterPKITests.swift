@@ -3,8 +3,9 @@ import SwiftASN1
 import SwiftletPKI
 import Testing
 import X509
+import SwiftletTestSupport
 
-@Suite struct ClusterPKITests {
+@Suite(.blockingWork) struct ClusterPKITests {
     @Test func firstStartCreatesFilesWithPrivateModes() async throws {
         try await withTemporaryDirectory { root in
             let dataDir = root + "/data/nested"

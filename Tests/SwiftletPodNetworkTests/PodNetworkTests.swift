@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SwiftletPodNetwork
+import SwiftletTestSupport
 
-@Suite(.serialized, .enabled(if: isRoot, "pod networking needs root"))
+@Suite(.serialized, .blockingWork, .enabled(if: isRoot, "pod networking needs root"))
 struct PodNetworkTests {
     @Test func twoPodsGetAddressesRoutesAndHairpinAndReachEachOtherAndTheGateway() throws {
         try TestHost.with("conn") { host in

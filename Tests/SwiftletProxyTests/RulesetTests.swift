@@ -230,16 +230,21 @@ struct HostPortCheckTests {
     func aPortHeldOnLoopbackIsInUseAndFreeOnceClosed(transport: ProxyTransport) throws {
         let fd = socket(AF_INET, transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue), 0)
         try #require(fd >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        // Below the ephemeral range (32768 and up), so that no connection of another test running meanwhile takes
+        // the port between our close and the check that it is free.
+        var port = 0
+        for candidate in (20000..<30000).shuffled().prefix(100) {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(candidate).bigEndian)
+            address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { port = candidate; break }
         }
-        try #require(bound)
+        try #require(port != 0)
         if transport == .tcp { try #require(listen(fd, 1) == 0) }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         #expect(HostPortCheck.inUse(port: port, transport: transport))
         close(fd)
         #expect(!HostPortCheck.inUse(port: port, transport: transport))

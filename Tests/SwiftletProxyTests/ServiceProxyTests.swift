@@ -2,6 +2,7 @@ import Foundation
 import SwiftletPodNetwork
 import Testing
 @testable import SwiftletProxy
+import SwiftletTestSupport
 
 /// One node in a test-made host namespace: a bridge, pods a and b running the echo server on 8080, pod c as a
 /// client, an outside machine on a veth, and the node's proxy.
@@ -47,7 +48,7 @@ func isRoundRobin(_ answers: [String]) -> Bool {
         && zip(answers, answers.dropFirst()).allSatisfy { $0 != $1 }
 }
 
-@Suite(.serialized, .enabled(if: isRoot, "nft, namespaces and bridges need root"))
+@Suite(.serialized, .blockingWork, .enabled(if: isRoot, "nft, namespaces and bridges need root"))
 struct ServiceProxyTests {
     @Test func clusterIPNodePortAndHostPortsReachThePodsInTurn() throws {
         try TestNode.with("rr") { node in

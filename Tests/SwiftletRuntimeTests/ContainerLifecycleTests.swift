@@ -2,8 +2,9 @@ import Foundation
 import Glibc
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
-@Suite struct ContainerLifecycleTests {
+@Suite(.blockingWork) struct ContainerLifecycleTests {
     @Test func aContainerThatExitsLeavesItsOutputAndExitCode() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
-@Suite struct ContainerLimitsTests {
+@Suite(.blockingWork) struct ContainerLimitsTests {
     @Test func exceedingTheMemoryLimitIsAnOOMKillWith137() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }

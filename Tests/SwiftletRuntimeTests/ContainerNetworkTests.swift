@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
-@Suite struct ContainerNetworkTests {
+@Suite(.blockingWork) struct ContainerNetworkTests {
     @Test func aContainerJoinsThePodNetworkNamespace() async throws {
         let fixture = RuntimeFixture()
         let namespace = "swltest-" + fixture.name

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
-@Suite struct ExecTests {
+@Suite(.blockingWork) struct ExecTests {
     @Test func execWithoutATerminalReturnsOutputAndExitCode() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }
@@ -86,9 +87,15 @@ import Testing
         #expect(await readUntil("TTY-42\r\n"))
         #expect(seen.contains("\r\n/dev/pts/0\r\n"))
         process.resize(width: 123, height: 45)
-        try process.write(Array("stty size; echo SIZE-$((40+2))\n".utf8))
-        #expect(await readUntil("SIZE-42\r\n"))
-        #expect(seen.contains("\r\n45 123\r\n"))
+        // runc copies the size when it handles SIGWINCH, which may be after the shell ran its next command.
+        var resized = false
+        for attempt in 0..<50 where !resized {
+            try process.write(Array("stty size; echo SIZE-$((100+\(attempt)))\n".utf8))
+            #expect(await readUntil("SIZE-\(100 + attempt)\r\n"))
+            resized = seen.contains("\r\n45 123\r\n")
+            if !resized { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(resized)
         try process.write(Array("exit 3\n".utf8))
         #expect(await process.wait() == 3)
         #expect(process.tty)

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
 /// Numbers for the report, printed as `MEASURE ...`; the bounds only catch gross regressions.
-@Suite(.serialized) struct RuntimeMeasurementTests {
+@Suite(.serialized, .blockingWork) struct RuntimeMeasurementTests {
     private static var shimPath: String { RuntimeFixture.shimPath }
 
     @Test func startLatencyOfShortContainers() async throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletTestSupport
 
-@Suite struct ShimLogTests {
+@Suite(.blockingWork) struct ShimLogTests {
     @Test func longLinesAreSplitIntoPartialRecordsAndAnUnterminatedLastLineIsKept() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }

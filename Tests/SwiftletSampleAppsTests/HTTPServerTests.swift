@@ -1,8 +1,9 @@
 import Glibc
 import Testing
 @testable import SwiftletSampleApps
+import SwiftletTestSupport
 
-@Suite struct HTTPServerTests {
+@Suite(.blockingWork) struct HTTPServerTests {
     /// Answers with what it was asked, so tests can see the request the server parsed.
     static let echo: HTTPHandler = { request in
         HTTPResponse(status: request.path == "/missing" ? 404 : 200, contentType: "text/plain",

@@ -57,7 +57,7 @@ final class SchedulerHarness: Sendable {
     }
 
     /// Polls until the pod is bound; returns its node, or nil after the timeout.
-    func waitForNode(of name: String, timeout: Duration = .seconds(5)) async throws -> String? {
+    func waitForNode(of name: String, timeout: Duration = .seconds(20)) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let node = try await pod(name)[path: "spec", "nodeName"]?.stringValue, !node.isEmpty { return node }
@@ -67,7 +67,7 @@ final class SchedulerHarness: Sendable {
     }
 
     /// Polls until the pod's PodScheduled condition is False; returns the condition.
-    func waitForUnschedulable(_ name: String, message: String? = nil, timeout: Duration = .seconds(5)) async throws -> JSONValue? {
+    func waitForUnschedulable(_ name: String, message: String? = nil, timeout: Duration = .seconds(20)) async throws -> JSONValue? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let conditions = try await pod(name)[path: "status", "conditions"]?.arrayValue ?? []

@@ -15,7 +15,7 @@ import SwiftletScheduler
         #expect(try await h.waitForNode(of: "p") == "n1")
         let conditions = try await h.pod("p")[path: "status", "conditions"]?.arrayValue ?? []
         #expect(conditions.contains { $0["type"] == "PodScheduled" && $0["status"] == "True" })
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         var scheduled: [JSONValue] = []
         while scheduled.isEmpty, ContinuousClock.now < deadline {
             scheduled = try await h.events(for: "p", reason: "Scheduled")
@@ -134,7 +134,7 @@ import SwiftletScheduler
         let condition = try await h.waitForUnschedulable("big", message: expected)
         #expect(condition?["reason"] == "Unschedulable")
         #expect(try await h.pod("big")[path: "status", "phase"] == "Pending")
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         var events: [JSONValue] = []
         while events.isEmpty, ContinuousClock.now < deadline {
             events = try await h.events(for: "big", reason: "FailedScheduling")

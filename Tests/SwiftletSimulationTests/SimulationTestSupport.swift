@@ -41,7 +41,7 @@ struct RunningSimulation {
 }
 
 /// Polls `condition` until it holds; false after `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while await !condition() {
         if ContinuousClock.now > deadline { return false }

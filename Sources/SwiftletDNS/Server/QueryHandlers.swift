@@ -1,15 +1,20 @@
 import NIOCore
 
 /// Serves the UDP socket: answers from the zone are written at once and flushed once per batch of reads; forwarded
-/// queries are finished in a task and written when the upstream answers.
+/// queries are finished in a task on the socket's event loop and written when the upstream answers.
 final class DatagramQueryHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let processor: DNSQueryProcessor
+    private var executor: EventLoopTaskExecutor?
 
     init(processor: DNSQueryProcessor) {
         self.processor = processor
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        executor = EventLoopTaskExecutor(loop: context.eventLoop)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -23,7 +28,7 @@ final class DatagramQueryHandler: ChannelInboundHandler {
             break
         case .pending(let pending):
             let (processor, channel) = (processor, context.channel)
-            Task {
+            Task(executorPreference: executor) {
                 let bytes = await processor.complete(pending)
                 channel.writeAndFlush(AddressedEnvelope(remoteAddress: client, data: ByteBuffer(bytes: bytes)), promise: nil)
             }
@@ -45,9 +50,14 @@ final class StreamQueryHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let processor: DNSQueryProcessor
+    private var executor: EventLoopTaskExecutor?
 
     init(processor: DNSQueryProcessor) {
         self.processor = processor
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        executor = EventLoopTaskExecutor(loop: context.eventLoop)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -58,7 +68,7 @@ final class StreamQueryHandler: ChannelInboundHandler {
             context.close(promise: nil)
         case .pending(let pending):
             let (processor, channel) = (processor, context.channel)
-            Task {
+            Task(executorPreference: executor) {
                 let bytes = await processor.complete(pending)
                 channel.writeAndFlush(DNSStreamFrameDecoder.frame(bytes), promise: nil)
             }
