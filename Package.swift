@@ -130,8 +130,8 @@ let package = Package(
         .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
-        .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletTestSupport", "SwiftletRuntime", "SwiftletMachinery"]),
-        .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletTestSupport", "SwiftletPodNetwork"]),
+        .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletTestSupport", "SwiftletRuntime", "SwiftletSpawn", "SwiftletMachinery"]),
+        .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletTestSupport", "SwiftletPodNetwork", "SwiftletSpawn"]),
         .testTarget(name: "SwiftletProxyTests", dependencies: ["SwiftletTestSupport", "SwiftletProxy", "SwiftletSpawn", "SwiftletPodNetwork"]),
         .testTarget(name: "SwiftletDNSTests", dependencies: [
             "SwiftletDNS",

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwiftletSpawn
 
 /// One line of an `ip -batch` script, and the failures of that line which mean there was nothing to do
 /// (e.g. `Cannot find device` when deleting what is already gone).
@@ -28,34 +29,21 @@ enum IPCommand {
     /// `ip ARGS`; returns what it printed.
     @discardableResult
     static func run(_ arguments: [String], in namespace: String?) throws(PodNetworkError) -> String {
-        let result = try NetworkNamespace.run(in: namespace) { () throws(PodNetworkError) in
-            try CommandRunner.run(executable, arguments)
-        }
+        let result = try runInNamespace([executable] + arguments, input: "", namespace)
         guard result.status == 0 else {
             throw .commandFailed(command: commandLine(arguments, namespace), failedCommand: nil, status: result.status, stderr: result.stderr)
         }
         return result.stdout
     }
 
-    /// Runs the lines with one `ip -batch -` process (more only when they overflow a pipe's buffer). When some line
-    /// has harmless failures, `-force` carries on past failed lines, and the run fails only if some line failed
-    /// otherwise; ip then reports the first such line.
+    /// Runs the lines with one `ip -batch -` process. When some line has harmless failures, `-force` carries on past
+    /// failed lines, and the run fails only if some line failed otherwise; ip then reports the first such line.
     @discardableResult
     static func batch(_ lines: [BatchLine], in namespace: String?) throws(PodNetworkError) -> String {
-        var output = ""
-        for chunk in chunks(lines) {
-            output += try runBatch(chunk, in: namespace)
-        }
-        return output
-    }
-
-    private static func runBatch(_ lines: [BatchLine], in namespace: String?) throws(PodNetworkError) -> String {
         let force = lines.contains { !$0.harmlessFailures.isEmpty }
         let arguments = (force ? ["-force"] : []) + ["-batch", "-"]
         let input = lines.map(\.text).joined(separator: "\n") + "\n"
-        let result = try NetworkNamespace.run(in: namespace) { () throws(PodNetworkError) in
-            try CommandRunner.run(executable, arguments, input: input)
-        }
+        let result = try runInNamespace([executable] + arguments, input: input, namespace)
         guard result.status != 0 else { return result.stdout }
         let failures = BatchFailure.parse(result.stderr)
         let fatal = failures.filter { failure in
@@ -69,24 +57,20 @@ enum IPCommand {
         throw .commandFailed(command: commandLine(arguments, namespace), failedCommand: failedCommand, status: result.status, stderr: first.message)
     }
 
+    private static func runInNamespace(_ argv: [String], input: String, _ namespace: String?) throws(PodNetworkError) -> CommandOutput {
+        try NetworkNamespace.run(in: namespace) { () throws(PodNetworkError) in
+            do throws(CommandFailure) {
+                return try Command.run(argv, input: input)
+            } catch {
+                throw .system(operation: error.operation, errno: error.errno)
+            }
+        }
+    }
+
     private static func commandLine(_ arguments: [String], _ namespace: String?) -> String {
         (["ip"] + arguments).joined(separator: " ") + (namespace.map { " (in netns \($0))" } ?? "")
     }
 
-    private static func chunks(_ lines: [BatchLine]) -> [[BatchLine]] {
-        var chunks: [[BatchLine]] = [[]]
-        var size = 0
-        for line in lines {
-            let length = line.text.utf8.count + 1
-            if size + length > CommandRunner.maximumInputSize && !chunks[chunks.count - 1].isEmpty {
-                chunks.append([])
-                size = 0
-            }
-            chunks[chunks.count - 1].append(line)
-            size += length
-        }
-        return chunks
-    }
 }
 
 /// One failed line of a batch: ip prints the error, then "Command failed -:LINE". What comes after the last such

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwiftletSpawn
 
 /// The node's side of the proxy outside nft: the commands and sysctls of the host (or of the namespace that plays
 /// it), the bridge's `route_localnet` and the route for the service CIDR.
@@ -10,7 +11,11 @@ struct HostNetwork: Sendable {
 
     func run(_ argv: [String], input: String = "") throws(ServiceProxyError) -> CommandOutput {
         try NamespaceThread.run(in: config.hostNamespace) { () throws(ServiceProxyError) in
-            try CommandRunner.run(argv, input: input)
+            do throws(CommandFailure) {
+                return try Command.run(argv, input: input)
+            } catch {
+                throw .system(operation: error.operation, errno: error.errno)
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SwiftletPodNetwork
+import SwiftletSpawn
 import SwiftletTestSupport
 
 @Suite(.serialized, .blockingWork, .enabled(if: isRoot, "pod networking needs root"))
@@ -149,7 +150,7 @@ struct PodNetworkTests {
             let holder = try BackgroundCommand(in: pods[1].netnsName, ["sleep", "60"])
             defer { holder.stop() }
             try network.tearDown(podID: "pod-2")
-            let heldAddresses = try CommandRunner.run("/usr/bin/nsenter", ["-t", "\(holder.process.processIdentifier)", "-n", IPCommand.executable, "-4", "-o", "addr", "show", "dev", "eth0"])
+            let heldAddresses = try Command.run(["/usr/bin/nsenter", "-t", "\(holder.process.processIdentifier)", "-n", IPCommand.executable, "-4", "-o", "addr", "show", "dev", "eth0"])
             #expect(heldAddresses.status == 0 && heldAddresses.stdout.isEmpty)
             #expect(try ipJSON(["-n", host.name, "link", "show", "master", "swltest0"]).count == 3)
 

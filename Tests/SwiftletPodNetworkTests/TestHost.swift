@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletSpawn
 import Testing
 @testable import SwiftletPodNetwork
 
@@ -29,7 +30,7 @@ struct TestHost {
 
     private func cleanUp() {
         for namespace in NetworkNamespace.names(withPrefix: prefix) {
-            _ = try? CommandRunner.run(IPCommand.executable, ["netns", "del", namespace])
+            _ = try? Command.run([IPCommand.executable, "netns", "del", namespace])
         }
         try? FileManager.default.removeItem(atPath: stateRoot)
     }
@@ -38,7 +39,7 @@ struct TestHost {
 /// Runs `ip ARGS` and returns its output, failing the test with its stderr otherwise.
 @discardableResult
 func ip(_ arguments: [String]) throws -> String {
-    let result = try CommandRunner.run(IPCommand.executable, arguments)
+    let result = try Command.run([IPCommand.executable] + arguments)
     guard result.status == 0 else {
         throw PodNetworkError.commandFailed(command: "ip " + arguments.joined(separator: " "), failedCommand: nil, status: result.status, stderr: result.stderr)
     }
@@ -52,8 +53,8 @@ func ipJSON(_ arguments: [String]) throws -> [[String: Any]] {
 }
 
 /// Runs a command inside a namespace.
-func exec(in namespace: String, _ command: [String]) throws -> CommandResult {
-    try CommandRunner.run(IPCommand.executable, ["netns", "exec", namespace] + command)
+func exec(in namespace: String, _ command: [String]) throws -> CommandOutput {
+    try Command.run([IPCommand.executable, "netns", "exec", namespace] + command)
 }
 
 func readSysctl(_ key: String, in namespace: String) throws -> String {
@@ -100,13 +101,14 @@ final class HelloServer {
 
 /// Fetches http://address:port/hello from inside a namespace, retrying while the server starts.
 func fetchHello(from namespace: String, address: String, port: Int) throws -> String {
-    var last = CommandResult(status: -1, stdout: "", stderr: "")
+    var last: CommandOutput?
     for _ in 0..<50 {
-        last = try exec(in: namespace, ["curl", "-s", "--max-time", "2", "http://\(address):\(port)/hello"])
-        if last.status == 0 { return last.stdout }
+        let attempt = try exec(in: namespace, ["curl", "-s", "--max-time", "2", "http://\(address):\(port)/hello"])
+        if attempt.status == 0 { return attempt.stdout }
+        last = attempt
         usleep(20_000)
     }
-    return "curl failed with status \(last.status): \(last.stderr)"
+    return "curl failed with status \(last?.status ?? -1): \(last?.stderr ?? "")"
 }
 
 /// Polls for up to five seconds.

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletSpawn
 import Testing
 @testable import SwiftletProxy
 
@@ -21,7 +22,7 @@ func nftAccepts(_ ruleset: String) throws -> (Bool, String) {
     let namespace = "swlpx-\(getpid())-check-\(UInt32.random(in: 0...UInt32.max))"
     try run(["/sbin/ip", "netns", "add", namespace])
     defer { _ = try? run(["/sbin/ip", "netns", "del", namespace]) }
-    let output = try CommandRunner.run(["/sbin/ip", "netns", "exec", namespace, "/usr/sbin/nft", "-c", "-f", "-"], input: ruleset)
+    let output = try Command.run(["/sbin/ip", "netns", "exec", namespace, "/usr/sbin/nft", "-c", "-f", "-"], input: ruleset)
     return (output.status == 0, output.stderr)
 }
 
@@ -228,7 +229,10 @@ struct HostPortCheckTests {
     /// Listeners on loopback in the test's own namespace: a port they hold counts as taken on 0.0.0.0.
     @Test(arguments: [ProxyTransport.tcp, .udp])
     func aPortHeldOnLoopbackIsInUseAndFreeOnceClosed(transport: ProxyTransport) throws {
-        let fd = socket(AF_INET, transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue), 0)
+        // Close-on-exec: a process another test starts meanwhile would otherwise inherit the socket and hold the
+        // port after our close.
+        let type = transport == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
+        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0)
         // Below the ephemeral range (32768 and up), so that no connection of another test running meanwhile takes
         // the port between our close and the check that it is free.

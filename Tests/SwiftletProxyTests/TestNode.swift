@@ -84,7 +84,7 @@ final class TestNode: Sendable {
 
     /// A UDP request from a fixed source port; the reply's text, or "ERR <Python exception name>".
     func udpRequest(from namespace: String, to address: String, port: Int, sourcePort: Int) throws -> String {
-        let output = try CommandRunner.run(["/sbin/ip", "netns", "exec", namespace, "/usr/bin/python3", udpClientScript, address, "\(port)", "\(sourcePort)"])
+        let output = try Command.run(["/sbin/ip", "netns", "exec", namespace, "/usr/bin/python3", udpClientScript, address, "\(port)", "\(sourcePort)"])
         return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -95,7 +95,7 @@ final class TestNode: Sendable {
         }
         let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: "/var/run/netns")) ?? []
         for namespace in namespaces where namespace.hasPrefix(prefix) {
-            _ = try? CommandRunner.run(["/sbin/ip", "netns", "del", namespace])
+            _ = try? Command.run(["/sbin/ip", "netns", "del", namespace])
         }
         try? FileManager.default.removeItem(atPath: stateRoot)
     }
@@ -123,7 +123,7 @@ struct Reply {
 /// `curl` from inside a namespace: exit status 7 is "connection refused", 28 a timeout.
 func fetch(from namespace: String, _ url: String, timeout: Double = 2, extra: [String] = []) throws -> Reply {
     let start = ContinuousClock.now
-    let output = try CommandRunner.run(["/sbin/ip", "netns", "exec", namespace, "/usr/bin/curl", "-s", "--max-time", "\(timeout)"] + extra + [url])
+    let output = try Command.run(["/sbin/ip", "netns", "exec", namespace, "/usr/bin/curl", "-s", "--max-time", "\(timeout)"] + extra + [url])
     let elapsed = ContinuousClock.now - start
     return Reply(status: output.status, body: output.stdout,
                  seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
@@ -140,7 +140,7 @@ func servers(from namespace: String, _ url: String, count: Int = 4) throws -> [S
 /// Runs a command that must succeed and returns its output.
 @discardableResult
 func run(_ argv: [String], input: String = "") throws -> String {
-    let output = try CommandRunner.run(argv, input: input)
+    let output = try Command.run(argv, input: input)
     guard output.status == 0 else {
         throw ServiceProxyError.commandFailed(command: argv.joined(separator: " "), status: output.status, stderr: output.stderr)
     }

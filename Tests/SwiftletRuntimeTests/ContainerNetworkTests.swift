@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SwiftletRuntime
+import SwiftletSpawn
 import SwiftletTestSupport
 
 @Suite(.blockingWork) struct ContainerNetworkTests {
@@ -9,11 +10,11 @@ import SwiftletTestSupport
         let namespace = "swltest-" + fixture.name
         defer {
             fixture.cleanUp()
-            _ = try? ChildProcess.run(["/sbin/ip", "netns", "delete", namespace])
+            _ = try? Command.run(["/sbin/ip", "netns", "delete", namespace])
         }
-        #expect(try ChildProcess.run(["/sbin/ip", "netns", "add", namespace]).code == 0)
-        #expect(try ChildProcess.run(["/sbin/ip", "-n", namespace, "link", "set", "lo", "up"]).code == 0)
-        #expect(try ChildProcess.run(["/sbin/ip", "-n", namespace, "addr", "add", "10.213.7.1/32", "dev", "lo"]).code == 0)
+        #expect(try Command.run(["/sbin/ip", "netns", "add", namespace]).status == 0)
+        #expect(try Command.run(["/sbin/ip", "-n", namespace, "link", "set", "lo", "up"]).status == 0)
+        #expect(try Command.run(["/sbin/ip", "-n", namespace, "addr", "add", "10.213.7.1/32", "dev", "lo"]).status == 0)
 
         let listAddresses = ["/bin/sh", "-c", "ip -o -4 addr show | awk '{print $2, $4}'; readlink /proc/self/ns/net"]
         var joined = fixture.spec("joined", listAddresses)

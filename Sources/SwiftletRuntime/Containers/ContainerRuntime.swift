@@ -176,7 +176,7 @@ public final class ContainerRuntime: Sendable {
             Self.waitBlocking(seconds: 5) { !(started.container.isAlive || started.shim.isAlive) }
         }
         if FileManager.default.fileExists(atPath: runcRoot + "/" + id) {
-            _ = try? ChildProcess.run([runcPath, "--root", runcRoot, "delete", "--force", id])
+            _ = try? Command.run([runcPath, "--root", runcRoot, "delete", "--force", id])
         }
         // Never delete through a root filesystem that is still mounted: that would reach the image's files.
         if OverlayRootFilesystem.unmount(bundle.rootfs) {

@@ -19,24 +19,4 @@ struct ChildProcess {
     static func wait(_ pid: pid_t) -> Int32 {
         Spawn.wait(pid).map(Spawn.exitCode(status:)) ?? -1
     }
-
-    /// Runs `argv` to completion with stdin on /dev/null; returns its exit code and what it
-    /// wrote to stdout and stderr together.
-    static func run(_ argv: [String]) throws(RuntimeError) -> (code: Int32, output: String) {
-        guard let output = Spawn.pipe() else { throw RuntimeError(.system, "cannot create a pipe: \(LinuxCalls.errorText())") }
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { close(devNull) }
-        let process: ChildProcess
-        do {
-            process = try ChildProcess(argv, stdin: devNull, stdout: output.write, stderr: output.write)
-        } catch {
-            close(output.read)
-            close(output.write)
-            throw error
-        }
-        close(output.write)
-        let text = String(decoding: LinuxCalls.readAll(output.read), as: UTF8.self)
-        close(output.read)
-        return (process.wait(), text)
-    }
 }
