@@ -3,15 +3,18 @@
 endpoint change reaches the node's rules.
 
 Deploys N whoami pods (Deployment `svc-bench` in the namespace `service-bench`) behind a
-ClusterIP Service and a LoadBalancer Service, then runs wrk for a fixed time against one pod's IP
-directly, the ClusterIP, and the LoadBalancer's port on 127.0.0.1, and reports requests/s and p99
-latency of each with their ratios to the direct path. The direct path reaches one pod and the
-Services spread over all N, so `--pods 1` isolates the proxy's own cost. Then it scales the
+ClusterIP Service and a LoadBalancer Service, then runs wrk for a fixed time against the pods'
+IPs directly, the ClusterIP, and the LoadBalancer's port on 127.0.0.1, and reports requests/s and
+p99 latency of each with their ratios to the direct path. Every path is loaded by the same wrk
+(one thread per pod, the same connections): on the direct path a wrk script points each thread at
+another pod, so the same pods share the same load whichever way it arrives, and the only
+difference is the Service in between. The paths take turns, --repeat times, and each figure is
+the median of its turns, since this machine's noise is larger than the gap being measured. Then it scales the
 Deployment up by one pod, R times, and times each new pod from the EndpointSlice watch event
 that first lists it ready to the first `nft list ruleset` that holds its address. Deletes the
 namespace at the end. Prints a Markdown table; asserts nothing.
 
-    sudo bench/service-proxy.py [--pods 3] [--duration 10] [--connections 16] [--rounds 5] [--close]
+    sudo bench/service-proxy.py [--pods 3] [--duration 10] [--repeat 3] [--connections 15] [--rounds 5] [--close]
     sudo bench/service-proxy.py --kubeconfig /var/lib/swiftlet/kubeconfig.yaml   # a running cluster
 
 Without --kubeconfig it starts `swiftlet server` (node `bench-node`) on a fresh data dir, as
@@ -148,13 +151,16 @@ def deploy(api, pods, lb_port, server):
     cluster_ip = service_field(api, NAME, "spec", "clusterIP")
     startup.wait_for(lambda: service_field(api, LB_NAME, "status", "loadBalancer", "ingress"), 60,
                      "the load balancer's status", server)
+    pod_ips = [pod["status"]["podIP"] for pod in running]
     targets = [
-        ("pod IP (direct)", f"http://{running[0]['status']['podIP']}:80/"),
-        (f"ClusterIP ({pods} endpoint{'s' if pods != 1 else ''})", f"http://{cluster_ip}:80/"),
-        (f"LoadBalancer 127.0.0.1:{lb_port}", f"http://127.0.0.1:{lb_port}/"),
+        (f"pod IPs (direct, {pods} pod{'s' if pods != 1 else ''})", f"http://{pod_ips[0]}:80/", pod_ips),
+        (f"ClusterIP ({pods} endpoint{'s' if pods != 1 else ''})", f"http://{cluster_ip}:80/", None),
+        (f"LoadBalancer 127.0.0.1:{lb_port}", f"http://127.0.0.1:{lb_port}/", None),
     ]
-    for label, url in targets:
+    for label, url, _ in targets:
         startup.wait_for(lambda: answers(url), 60, f"{label} answering at {url}", server)
+    for ip in pod_ips:
+        startup.wait_for(lambda: answers(f"http://{ip}:80/"), 60, f"pod {ip} answering", server)
     return targets
 
 
@@ -181,11 +187,32 @@ def seconds(text):
     return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(2)]
 
 
-def run_wrk(url, duration, connections, threads, close):
+# wrk connects each thread to thread.addr: this points thread i at address i (mod their number).
+SPREAD_SCRIPT = """
+local ips = {%s}
+local started = 0
+function setup(thread)
+   started = started + 1
+   thread.addr = wrk.lookup(ips[(started - 1) %% #ips + 1], "80")[1]
+end
+"""
+
+
+def run_wrk(url, duration, connections, threads, close, spread_over=None):
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency"]
     if close:
         command += ["-H", "Connection: close"]
-    p = subprocess.run(command + [url], capture_output=True, text=True, timeout=duration + 60)
+    script = None
+    if spread_over:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script.write(SPREAD_SCRIPT % ", ".join(f'"{ip}"' for ip in spread_over))
+        script.close()
+        command += ["-s", script.name]
+    try:
+        p = subprocess.run(command + [url], capture_output=True, text=True, timeout=duration + 60)
+    finally:
+        if script:
+            os.unlink(script.name)
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr or p.stdout}")
     out = p.stdout
@@ -201,6 +228,14 @@ def run_wrk(url, duration, connections, threads, close):
     if non_2xx:
         errors += int(non_2xx.group(1))
     return {"rps": float(rps.group(1)), "p99": seconds(p99.group(1)), "errors": errors}
+
+
+def median_of(runs):
+    """The median requests/s and p99 of a path's turns, and all its errors."""
+    return {"rps": startup.percentile(sorted(r["rps"] for r in runs), 50),
+            "p99": startup.percentile(sorted(r["p99"] for r in runs), 50),
+            "errors": sum(r["errors"] for r in runs),
+            "turns": [(r["rps"], r["p99"]) for r in runs]}
 
 
 # --- endpoint change → rules ---------------------------------------------------------------
@@ -331,13 +366,15 @@ def report(args, results, samples, polls, binary):
     direct = results[0][1]
     mode = "a new connection per request" if args.close else "keep-alive connections"
     print(f"\nswiftlet service proxy ({binary or args.kubeconfig})\n")
-    print(f"wrk: {args.duration} s, {args.threads} threads, {args.connections} connections, {mode}; "
-          f"{args.pods} × {IMAGE}\n")
-    print("| path | requests/s | p99 latency | errors | requests/s vs direct | p99 vs direct |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"wrk: {args.duration} s, {args.pods} threads, {args.connections} connections, {mode}; "
+          f"{args.pods} × {IMAGE}; the direct path's threads each on another pod; "
+          f"medians of {args.repeat} turns\n")
+    print("| path | requests/s | p99 latency | errors | requests/s vs direct | p99 vs direct | each turn: requests/s (p99) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for label, r in results:
         print(f"| {label} | {r['rps']:.0f} | {ms(r['p99'])} | {r['errors']} | "
-              f"{r['rps'] / direct['rps']:.2f} | {r['p99'] / direct['p99']:.2f} |")
+              f"{r['rps'] / direct['rps']:.2f} | {r['p99'] / direct['p99']:.2f} | "
+              f"{', '.join(f'{rps:.0f} ({ms(p99)})' for rps, p99 in r['turns'])} |")
     if samples:
         to_rules = sorted(s["to_rules"] for s in samples)
         pod_ready = sorted(s["pod_ready"] for s in samples)
@@ -355,17 +392,21 @@ def main():
     parser.add_argument("--kubeconfig", help="use the running cluster of this Swiftlet kubeconfig instead of starting one")
     parser.add_argument("--pods", type=int, default=3, help="whoami pods behind the Services (default 3)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per path (default 10)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--connections", type=int, default=15,
+                        help="wrk connections, a multiple of --pods (default 15); wrk runs one thread per pod")
     parser.add_argument("--close", action="store_true",
-                        help="send Connection: close, so every request makes a new connection through the NAT")
+                        help="send Connection: close, so every request makes a new connection through the NAT "
+                             "(on one client machine TIME_WAIT soon dominates: compare turns, not paths)")
+    parser.add_argument("--repeat", type=int, default=3, help="turns of wrk on each path (default 3)")
     parser.add_argument("--rounds", type=int, default=5, help="pods added one at a time for the rules timing (default 5)")
     parser.add_argument("--lb-port", type=int, default=8098, help="the LoadBalancer Service's port (default 8098)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("service-proxy.py must run as root: it reads nftables (and its own server runs a node agent)")
-    if args.pods < 1 or args.rounds < 0:
-        sys.exit("--pods must be at least 1 and --rounds at least 0")
+    if args.pods < 1 or args.rounds < 0 or args.repeat < 1:
+        sys.exit("--pods and --repeat must be at least 1, --rounds at least 0")
+    if args.connections % args.pods != 0:
+        sys.exit("--connections must be a multiple of --pods: wrk gives each of its threads (one per pod) the same share")
     ensure_wrk()
 
     binary = data_dir = server = None
@@ -386,10 +427,12 @@ def main():
             sys.exit(f"namespace {NAMESPACE} exists (an earlier run?): delete it first")
         deployed = True
         targets = deploy(api, args.pods, args.lb_port, server)
-        results = []
-        for label, url in targets:
-            print(f"wrk {url} ({label}) for {args.duration} s", file=sys.stderr)
-            results.append((label, run_wrk(url, args.duration, args.connections, args.threads, args.close)))
+        turns = {label: [] for label, _, _ in targets}
+        for turn in range(args.repeat):
+            for label, url, spread_over in targets:
+                print(f"turn {turn + 1}/{args.repeat}: wrk {url} ({label}) for {args.duration} s", file=sys.stderr)
+                turns[label].append(run_wrk(url, args.duration, args.connections, args.pods, args.close, spread_over))
+        results = [(label, median_of(turns[label])) for label, _, _ in targets]
         samples, polls = time_endpoint_changes(api, args.pods, args.rounds, server)
         report(args, results, samples, polls, binary)
     except BaseException:

@@ -4,7 +4,9 @@ volumes, survive a restart of the agent, and leave nothing behind."""
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import urllib.request
 
@@ -170,6 +172,72 @@ spec:
     wait_for(lambda: subset("addresses"), timeout=15, what="a ready address")
     assert next(c for c in pod_json(k, "gated")["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
     k("delete", "pod,svc", "gated", "--wait=true")
+
+
+def test_a_load_balancer_port_taken_on_the_host_is_reported_then_served_once_free(k):
+    # A port below the ephemeral range, held by a process outside the cluster (this test).
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    for port in random.sample(range(20000, 30000), 100):
+        try:
+            holder.bind(("0.0.0.0", port))
+            break
+        except OSError:
+            continue
+    holder.listen(8)
+    holder.settimeout(10)
+    try:
+        k.apply(pod("taken", "    - name: web\n      image: kiamol/ch02-whoami") + f"""
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: taken
+spec:
+  type: LoadBalancer
+  selector:
+    app: taken
+  ports:
+    - port: {port}
+      targetPort: 80
+""")
+        wait_running(k, "taken")
+
+        def condition():
+            service = json.loads(k("get", "svc", "taken", "-o", "json"))
+            return next((c for c in service.get("status", {}).get("conditions", [])
+                         if c["type"] == "LoadBalancerPortsAvailable"), None)
+        refused = wait_for(lambda: (lambda c: c if c and c["status"] == "False" else None)(condition()),
+                           timeout=30, what="LoadBalancerPortsAvailable=False")
+        assert refused["reason"] == "PortInUse"
+        assert f"port {port}/TCP is already in use on the host by a process outside the cluster" in refused["message"]
+        events = wait_for(lambda: json.loads(k("get", "events", "--field-selector",
+                                               "involvedObject.name=taken,reason=HostPortInUse", "-o", "json"))["items"],
+                          timeout=15, what="a HostPortInUse event")
+        assert events[0]["type"] == "Warning" and events[0]["involvedObject"]["kind"] == "Service"
+        # The process keeps its port: a connection reaches it, not the Service's pod.
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        accepted, _ = holder.accept()
+        accepted.close()
+        client.close()
+
+        holder.close()
+        served = wait_for(lambda: (lambda c: c if c and c["status"] == "True" else None)(condition()),
+                          timeout=30, what="LoadBalancerPortsAvailable=True once the port is free")
+        assert served["reason"] == "PortsServed"
+        answer = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=15, what="the Service on the freed port")
+        assert answer.startswith("I'm taken ")
+    finally:
+        holder.close()
+        k("delete", "pod,svc", "taken", "--wait=true", "--ignore-not-found")
+
+
+def http_get(url):
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=3) as response:
+            return response.read().decode()
+    except OSError:
+        return None
 
 
 def test_memory_limit_oom_kills(k):
