@@ -240,6 +240,46 @@ def http_get(url):
         return None
 
 
+def test_pre_stop_hook_runs_before_sigterm_and_a_failing_one_is_reported(k, workdir):
+    out = workdir / "prestop-out"
+    out.mkdir(exist_ok=True)
+    log = out / "log"
+    volume = f"""  volumes:
+    - name: out
+      hostPath:
+        path: {out}
+"""
+    k.apply(pod("hooked", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["sh", "-c", "trap 'echo term >> /out/log; exit 0' TERM; while true; do sleep 0.2; done"]
+      volumeMounts:
+        - name: out
+          mountPath: /out
+      lifecycle:
+        preStop:
+          exec:
+            command: ["sh", "-c", "echo prestop >> /out/log; sleep 1"]""", extra=volume))
+    wait_running(k, "hooked")
+    k("delete", "pod", "hooked", "--wait=true")
+    # The hook ran to its end before the container got SIGTERM.
+    assert log.read_text() == "prestop\nterm\n"
+
+    k.apply(pod("badhook", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["sleep", "600"]
+      lifecycle:
+        preStop:
+          exec:
+            command: ["false"]"""))
+    wait_running(k, "badhook")
+    k("delete", "pod", "badhook", "--wait=false")
+    event = wait_for(lambda: json.loads(k("get", "events", "--field-selector",
+                                          "involvedObject.name=badhook,reason=FailedPreStopHook", "-o", "json"))["items"],
+                     timeout=30, what="a FailedPreStopHook event")[0]
+    assert event["type"] == "Warning" and event["message"] == "PreStopHook failed"
+    wait_for(lambda: "NotFound" in k.run("get", "pod", "badhook", check=False).stderr, timeout=30, what="badhook gone")
+
+
 def test_memory_limit_oom_kills(k):
     k.apply(pod("hog", """    - name: main
       image: kiamol/ch03-sleep

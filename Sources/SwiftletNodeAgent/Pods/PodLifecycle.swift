@@ -17,9 +17,10 @@ extension NodeAgent {
                 if case .running = runtime.state(id: id) {
                     events.event(record.pod, type: .normal, reason: "Killing", message: "Stopping container \(name)")
                 }
-                group.addTask { [runtime] in
-                    await runtime.stop(id: id, gracePeriod: grace)
-                    await Offload.run { runtime.remove(id: id) }
+                let spec = Self.containerSpec(named: name, in: record.pod)
+                group.addTask { [self] in
+                    await stopContainer(id: id, spec: spec, pod: record.pod, podIP: record.sandbox?.ip, gracePeriod: grace)
+                    await Offload.run { [runtime] in runtime.remove(id: id) }
                 }
             }
         }
@@ -37,6 +38,29 @@ extension NodeAgent {
         }
         if let failure { log("node agent: releasing the network of pod \(record.key) failed: \(failure)") }
         records.withLock { _ = $0.removeValue(forKey: record.uid) }
+    }
+
+    /// Stops a running container as the kubelet's killContainer does: its preStop hook first, within the grace
+    /// period (none when there is no grace, as on a forced deletion), then SIGTERM with what is left of it (at
+    /// least 2 s, upstream's minimum), then SIGKILL. A failed
+    /// hook is reported with upstream's words, which leave out the hook's output so no secret can leak into events.
+    func stopContainer(id: String, spec: JSONValue?, pod: JSONValue, podIP: String?, gracePeriod: Duration) async {
+        var remaining = gracePeriod
+        if gracePeriod > .zero, let spec, let hook = spec[path: "lifecycle", "preStop"], runtime.state(id: id).isRunning {
+            let started = clock.elapsed
+            let outcome = await probes.runHandler(hook, runtimeID: id, container: spec, podIP: podIP, timeout: gracePeriod)
+            if case .failure(let message) = outcome {
+                log("node agent: the preStop hook of container \(spec["name"]?.stringValue ?? id) failed: \(message)")
+                events.event(pod, type: .warning, reason: "FailedPreStopHook", message: "PreStopHook failed")
+            }
+            remaining = max(gracePeriod - (clock.elapsed - started), .seconds(2))
+        }
+        await runtime.stop(id: id, gracePeriod: remaining)
+    }
+
+    static func containerSpec(named name: String, in pod: JSONValue) -> JSONValue? {
+        let all = (pod[path: "spec", "initContainers"]?.arrayValue ?? []) + (pod[path: "spec", "containers"]?.arrayValue ?? [])
+        return all.first { $0["name"]?.stringValue == name }
     }
 
     /// After a restart of the agent: takes back the containers and sandboxes that still run

@@ -118,7 +118,7 @@ extension NodeAgent {
             var state = runtime.state(id: id)
             if case .running = state, let reason = probes.results(runtimeID: id)?.restartReason {
                 events.event(pod, type: .normal, reason: "Killing", message: reason)
-                await runtime.stop(id: id, gracePeriod: gracePeriod(pod))
+                await stopContainer(id: id, spec: spec, pod: pod, podIP: launcher.environment.podIP, gracePeriod: gracePeriod(pod))
                 state = runtime.state(id: id)
             }
             switch state {

@@ -86,7 +86,7 @@ final class ProbeManager: Sendable {
         var successes = 0, failures = 0
         do { try await clock.sleep(for: delay) } catch { return false }
         while !Task.isCancelled {
-            let outcome = await run(probe, runtimeID: runtimeID, container: container, podIP: podIP, timeout: timeout)
+            let outcome = await runHandler(probe, runtimeID: runtimeID, container: container, podIP: podIP, timeout: timeout)
             switch outcome {
             case .success:
                 successes += 1
@@ -125,7 +125,12 @@ final class ProbeManager: Sendable {
         return false
     }
 
-    private func run(_ probe: JSONValue, runtimeID: String, container: JSONValue, podIP: String?, timeout: Duration) async -> NetworkProbes.Outcome {
+    /// Runs one handler, a probe's or a lifecycle hook's: exec, httpGet, tcpSocket, or a hook's sleep.
+    func runHandler(_ probe: JSONValue, runtimeID: String, container: JSONValue, podIP: String?, timeout: Duration) async -> NetworkProbes.Outcome {
+        if let seconds = probe[path: "sleep", "seconds"]?.intValue {
+            try? await clock.sleep(for: min(.seconds(seconds), timeout))
+            return .success
+        }
         if let command = probe[path: "exec", "command"]?.arrayValue {
             return await exec(runtimeID, command.compactMap(\.stringValue), timeout)
         }
