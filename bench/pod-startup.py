@@ -8,7 +8,11 @@ With the pods running it samples the server's RSS and idle CPU and the memory of
 swiftlet-shim and of the containers' processes, then deletes the pods, stops the server,
 runs `swiftlet cleanup` and removes the data dir. Prints a Markdown table; asserts nothing.
 
-    sudo bench/pod-startup.py [--pods 100] [--keep]
+    sudo bench/pod-startup.py [--pods 100] [--rate PODS_PER_SECOND] [--keep]
+
+Without --rate all pods are POSTed at once, so the latency includes the wait behind the pods
+before them; with it the creates are spread evenly at that rate, as Kubernetes' density tests
+measure its start-up objective.
 
 The binary is $SWIFTLET_BIN, else .build/release/swiftlet, else .build/debug/swiftlet.
 Python 3 standard library only; must run as root (the node agent makes namespaces and mounts).
@@ -217,19 +221,22 @@ def pod_manifest(name):
     }
 
 
-def create_pods(api, names):
-    """POSTs every pod from a pool of clients; returns each pod's client time just before its POST,
-    and the time the last create was answered."""
+def create_pods(api, names, rate=None):
+    """POSTs every pod from a pool of clients, all at once or `rate` per second; returns each pod's
+    client time just before its POST, and the time the last create was answered."""
     created_at = {}
+    start = time.monotonic()
 
-    def create(name):
+    def create(index, name):
+        if rate:
+            time.sleep(max(0.0, start + index / rate - time.monotonic()))
         created_at[name] = time.monotonic()
         status, body = api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_manifest(name))
         if status != 201:
             raise RuntimeError(f"creating {name} answered {status}: {body}")
 
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-        for future in [pool.submit(create, n) for n in names]:
+        for future in [pool.submit(create, i, n) for i, n in enumerate(names)]:
             future.result()
     return created_at, time.monotonic()
 
@@ -357,14 +364,15 @@ def cleanup(binary, data_dir):
 
 # --- report ---------------------------------------------------------------------------------
 
-def report(n, latencies, creates, wall, resources, delete_seconds, binary):
+def report(n, rate, latencies, creates, wall, resources, delete_seconds, binary):
     ms = lambda s: f"{s * 1000:.0f} ms"
     mib = lambda b: f"{b / MIB:.1f} MiB"
     per_pod = lambda b: f"{b / n / MIB:.2f} MiB"
     values = sorted(latencies)
     shim, ctr = resources["shim"], resources["containers"]
     rows = [
-        ("pods", f"{n} × {IMAGE}, created by {CLIENTS} clients"),
+        ("pods", f"{n} × {IMAGE}, created by {CLIENTS} clients, "
+                 + (f"{rate:g} per second" if rate else "all at once")),
         ("start-up latency p50 / p90 / p99 / max",
          " / ".join(ms(percentile(values, p)) for p in (50, 90, 99)) + f" / {ms(values[-1])}"),
         ("first create → last create answered", ms(creates)),
@@ -388,13 +396,14 @@ def report(n, latencies, creates, wall, resources, delete_seconds, binary):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pods", type=int, default=100, help="how many pods to create (default 100)")
+    parser.add_argument("--rate", type=float, help="create this many pods per second (default: all at once)")
     parser.add_argument("--keep", action="store_true",
                         help="leave the pods, the server and its data dir running at the end")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("pod-startup.py must run as root: the node agent makes network namespaces, mounts and cgroups")
-    if args.pods < 1:
-        sys.exit("--pods must be at least 1")
+    if args.pods < 1 or (args.rate is not None and args.rate <= 0):
+        sys.exit("--pods must be at least 1 and --rate above 0")
 
     binary = swiftlet_binary()
     data_dir = tempfile.mkdtemp(prefix="swiftlet-bench-")
@@ -411,7 +420,7 @@ def main():
             raise watch.error
 
         names = [f"startup-{i:04d}" for i in range(args.pods)]
-        created_at, creates_done = create_pods(api, names)
+        created_at, creates_done = create_pods(api, names, args.rate)
 
         def all_running():
             if watch.error:
@@ -430,7 +439,7 @@ def main():
             keep = True
         else:
             delete_seconds = delete_all_pods(api)
-        report(args.pods, latencies, creates, wall, resources, delete_seconds, binary)
+        report(args.pods, args.rate, latencies, creates, wall, resources, delete_seconds, binary)
     except BaseException:
         print(server_log_tail(data_dir), file=sys.stderr)
         keep = False
