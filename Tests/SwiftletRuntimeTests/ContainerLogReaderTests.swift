@@ -52,6 +52,14 @@ private struct LogFixture {
         #expect(log.read() == "one\ntwo\nthree!\nfour\n")
     }
 
+    @Test func oneStreamLeavesTheOtherOut() throws {
+        let log = LogFixture()
+        defer { log.cleanUp() }
+        try log.write(sample)
+        #expect(log.read(ContainerLogOptions(stream: .stderr)) == "two\n")
+        #expect(log.read(ContainerLogOptions(stream: .stdout)) == "one\nthree!\nfour\n")
+    }
+
     @Test func tailCountsLinesNotRecords() throws {
         let log = LogFixture()
         defer { log.cleanUp() }

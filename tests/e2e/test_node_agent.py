@@ -280,6 +280,22 @@ def test_pre_stop_hook_runs_before_sigterm_and_a_failing_one_is_reported(k, work
     wait_for(lambda: "NotFound" in k.run("get", "pod", "badhook", check=False).stderr, timeout=30, what="badhook gone")
 
 
+def test_attach_streams_new_output_on_each_stream_until_the_container_ends(k):
+    k.apply(pod("chatty", """    - name: main
+      image: kiamol/ch03-sleep
+      command: ["sh", "-c", "echo before; sleep 4; for i in 1 2 3; do echo out-$i; echo err-$i >&2; sleep 0.3; done"]""",
+                extra="  restartPolicy: Never"))
+    wait_running(k, "chatty")
+    wait_for(lambda: "before" in k("logs", "chatty"), timeout=10, what="the first line in the log")
+    attached = k.run("attach", "chatty", "-c", "main", timeout=30)
+    # Only what came after the attach, each stream on its own, and kubectl returns when the container ends.
+    assert attached.stdout.split() == ["out-1", "out-2", "out-3"]
+    assert [line for line in attached.stderr.split() if line.startswith("err-")] == ["err-1", "err-2", "err-3"]
+    failed = k.run("attach", "chatty", check=False)
+    assert failed.returncode != 0
+    k("delete", "pod", "chatty", "--wait=true")
+
+
 def test_memory_limit_oom_kills(k):
     k.apply(pod("hog", """    - name: main
       image: kiamol/ch03-sleep

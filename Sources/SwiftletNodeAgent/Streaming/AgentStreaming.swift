@@ -49,8 +49,31 @@ struct AgentStreaming: NodeStreamingBackend {
         return await Self.pump(process, streams)
     }
 
+    /// The container's output from now on, each stream to its own channel, until the container stops or the
+    /// client goes. The output comes from the container's log file (what the shim copies there is all there is),
+    /// so nothing the container printed before the attach is repeated. Containers get no stdin of their own here:
+    /// a client's input for one that asks for it (`stdin: true`) is refused, and otherwise read and dropped, as
+    /// there is nobody to read it.
     func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError) {
-        throw .badRequest("attach is not supported by this node; use kubectl logs -f or kubectl exec")
+        guard let c = agent.containerRecord(uid: pod.uid, name: container), let id = c.runtimeID,
+              agent.runtime.state(id: id).isRunning else {
+            throw .internalError("container not found (\"\(container)\")")
+        }
+        if streams.stdin != nil, agent.containerSpec(uid: pod.uid, name: container)?["stdin"]?.boolValue == true {
+            throw .badRequest("attaching to the stdin of container \"\(container)\" is not supported by this node")
+        }
+        let reader = ContainerLogReader(path: PodDirectory(podsDirectory: agent.podsDirectory, uid: pod.uid)
+            .logFile(container: container, attempt: c.restartCount))
+        let isRunning: @Sendable () -> Bool = { [agent] in agent.runtime.state(id: id).isRunning }
+        let drain = Task { if let stdin = streams.stdin { for await _ in stdin {} } }
+        defer { drain.cancel() }
+        await withDiscardingTaskGroup { group in
+            for (stream, send) in [(ContainerLogStream.stdout, streams.stdout), (.stderr, streams.stderr)] {
+                guard let send else { continue }
+                let output = reader.follow(ContainerLogOptions(tailLines: 0, stream: stream), isRunning: isRunning)
+                group.addTask { for await chunk in output { await send(chunk) } }
+            }
+        }
     }
 
     /// Connects the process to the client's streams until it exits and its output is passed on.
@@ -83,6 +106,10 @@ struct AgentStreaming: NodeStreamingBackend {
 extension NodeAgent {
     /// The registry entry that lets the API server reach this node's containers in-process.
     public var streaming: any NodeStreamingBackend { AgentStreaming(agent: self) }
+
+    func containerSpec(uid: String, name: String) -> JSONValue? {
+        records.withLock { $0[uid]?.pod }.flatMap { Self.containerSpec(named: name, in: $0) }
+    }
 
     func containerRecord(uid: String, name: String) -> ContainerRecord? {
         records.withLock { $0[uid].flatMap { $0.containers[name] ?? $0.initContainers[name] } }

@@ -3,6 +3,7 @@
 struct CRILogRecord {
     /// The time as written (RFC3339Nano).
     let timestamp: ArraySlice<UInt8>
+    let stream: ContainerLogStream
     let isPartial: Bool
     let content: ArraySlice<UInt8>
 
@@ -21,6 +22,7 @@ struct CRILogRecord {
         // Tags are `:`-separated for forward compatibility; the first one says partial or full.
         let firstTag = afterStream[..<tagEnd].split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).first ?? []
         timestamp = line[..<timeEnd]
+        self.stream = stream.elementsEqual("stdout".utf8) ? .stdout : .stderr
         isPartial = firstTag.elementsEqual([UInt8(ascii: "P")])
         content = afterStream[(tagEnd + 1)...]
     }

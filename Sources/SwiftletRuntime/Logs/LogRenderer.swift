@@ -21,6 +21,7 @@ struct LogRenderer {
     /// Appends the rendering of one record (a line of the file without its newline).
     mutating func render(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) {
         guard !isFull, let record = CRILogRecord(line) else { return }
+        if let stream = options.stream, record.stream != stream { return }
         let startsLine = atLineStart
         atLineStart = !record.isPartial
         if let since = options.sinceTime {
