@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SwiftletNodeAgent
 import SwiftletMachinery
@@ -30,6 +31,19 @@ import SwiftletMachinery
         #expect(text.hasPrefix("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"))
         #expect(text.contains("10.42.0.7\tweb-1\n"))
         #expect(text.contains("10.1.2.3\tfoo\tbar\n"))
+    }
+
+    @Test func aPodOnTheHostNetworkGetsTheNodesHostsFileAndHostName() throws {
+        var onHost = pod
+        onHost[path: "spec", "hostNetwork"] = true
+        onHost[path: "spec", "hostAliases"] = [["ip": "10.1.2.3", "hostnames": ["foo"]]]
+        let nodeHosts = NSTemporaryDirectory() + "swiftlet-hosts-\(UUID().uuidString)"
+        try "127.0.0.1 localhost\n192.0.2.2 node-a".write(toFile: nodeHosts, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: nodeHosts) }
+        #expect(PodFiles.hosts(pod: onHost, podIP: "192.0.2.2", nodeHostsFile: nodeHosts)
+            == "127.0.0.1 localhost\n192.0.2.2 node-a\n\n# Entries added by HostAliases.\n10.1.2.3\tfoo\n")
+        #expect(PodFiles.hostName(onHost) == PodFiles.machineHostName)
+        #expect(!PodFiles.machineHostName.isEmpty)
     }
 
     @Test func subdomainGivesTheFullyQualifiedName() {

@@ -176,14 +176,10 @@ spec:
 
 def test_a_load_balancer_port_taken_on_the_host_is_reported_then_served_once_free(k):
     # A port below the ephemeral range, held by a process outside the cluster (this test).
+    port = free_low_port()
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    for port in random.sample(range(20000, 30000), 100):
-        try:
-            holder.bind(("0.0.0.0", port))
-            break
-        except OSError:
-            continue
+    holder.bind(("0.0.0.0", port))
     holder.listen(8)
     holder.settimeout(10)
     try:
@@ -294,6 +290,37 @@ def test_attach_streams_new_output_on_each_stream_until_the_container_ends(k):
     failed = k.run("attach", "chatty", check=False)
     assert failed.returncode != 0
     k("delete", "pod", "chatty", "--wait=true")
+
+
+def test_a_host_network_pod_shares_the_nodes_network_and_host_name(k, cluster):
+    port = free_low_port()
+    k.apply(pod("onhost", f"""    - name: main
+      image: kiamol/ch03-sleep
+      command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]""", extra="  hostNetwork: true"))
+    status = wait_running(k, "onhost")["status"]
+    node = json.loads(k("get", "node", "-o", "json"))["items"][0]
+    node_ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    assert status["podIP"] == status["hostIP"] == node_ip
+    assert status["podIPs"] == [{"ip": node_ip}]
+    # A server on the node's loopback inside the pod answers the node itself.
+    assert "Directory listing" in wait_for(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=15,
+                                           what="the pod's server on the node's loopback")
+    # The node's interfaces (the agent's bridge among them) and its host name.
+    assert cluster.bridge in k("exec", "onhost", "--", "ls", "/sys/class/net").split()
+    assert k("exec", "onhost", "--", "hostname").strip() == socket.gethostname()
+    k("delete", "pod", "onhost", "--wait=true")
+
+
+def free_low_port():
+    """A TCP port below the ephemeral range that nothing holds now."""
+    for port in random.sample(range(20000, 30000), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port between 20000 and 30000")
 
 
 def test_memory_limit_oom_kills(k):

@@ -97,6 +97,7 @@ struct ContainerLauncher {
         spec.readOnlyRootFilesystem = security["readOnlyRootFilesystem"]?.boolValue ?? false
         spec.mounts = mounts
         spec.networkNamespacePath = netnsPath
+        spec.hostNetwork = pod[path: "spec", "hostNetwork"]?.boolValue ?? false
         spec.privileged = security["privileged"]?.boolValue ?? false
         spec.capabilitiesAdd = (security[path: "capabilities", "add"]?.arrayValue ?? []).compactMap(\.stringValue)
         spec.capabilitiesDrop = (security[path: "capabilities", "drop"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -4,7 +4,13 @@ import SwiftletMachinery
 /// The files the kubelet writes for every pod and binds into each of its containers:
 /// /etc/hosts, /etc/hostname and /etc/resolv.conf.
 enum PodFiles {
-    static func hosts(pod: JSONValue, podIP: String) -> String {
+    /// A pod on the host network gets the node's own /etc/hosts, as the kubelet does, plus its HostAliases.
+    static func hosts(pod: JSONValue, podIP: String, nodeHostsFile: String = "/etc/hosts") -> String {
+        if pod[path: "spec", "hostNetwork"]?.boolValue == true {
+            var text = (try? String(contentsOfFile: nodeHostsFile, encoding: .utf8)) ?? ""
+            if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+            return text + hostAliases(pod)
+        }
         var text = """
             # Kubernetes-managed hosts file.
             127.0.0.1\tlocalhost
@@ -22,6 +28,11 @@ enum PodFiles {
         } else {
             text += "\(podIP)\t\(hostname)\n"
         }
+        return text + hostAliases(pod)
+    }
+
+    private static func hostAliases(_ pod: JSONValue) -> String {
+        var text = ""
         for alias in pod[path: "spec", "hostAliases"]?.arrayValue ?? [] {
             guard let ip = alias["ip"]?.stringValue else { continue }
             let names = (alias["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -30,10 +41,18 @@ enum PodFiles {
         return text
     }
 
+    /// The node's host name for a pod on the host network (it shares the node's UTS namespace); else
     /// `spec.hostname`, else the pod's name cut to the 63 characters a host name may have.
     static func hostName(_ pod: JSONValue) -> String {
+        if pod[path: "spec", "hostNetwork"]?.boolValue == true { return machineHostName }
         if let hostname = pod[path: "spec", "hostname"]?.stringValue, !hostname.isEmpty { return hostname }
         return String((pod[path: "metadata", "name"]?.stringValue ?? "pod").prefix(63))
+    }
+
+    static var machineHostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
     }
 
     /// resolv.conf by dnsPolicy: ClusterFirst (the default) asks the cluster DNS with the

@@ -19,7 +19,7 @@ extension NodeAgent {
                 }
                 let spec = Self.containerSpec(named: name, in: record.pod)
                 group.addTask { [self] in
-                    await stopContainer(id: id, spec: spec, pod: record.pod, podIP: record.sandbox?.ip, gracePeriod: grace)
+                    await stopContainer(id: id, spec: spec, pod: record.pod, podIP: record.podIP, gracePeriod: grace)
                     await Offload.run { [runtime] in runtime.remove(id: id) }
                 }
             }

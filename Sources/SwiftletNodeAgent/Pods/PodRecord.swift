@@ -12,6 +12,9 @@ struct PodRecord: Sendable {
     /// The pod as last seen, for what must be known after it is gone from the API (grace period).
     var pod: JSONValue = [:]
     var sandbox: PodSandboxNetwork?
+    /// For a pod in the node's own network namespace (`spec.hostNetwork`), which has no sandbox network: the
+    /// node's address, its pod IP.
+    var hostNetworkIP: String?
     var volumePaths: [String: String] = [:]
     var containers: [String: ContainerRecord] = [:]
     var initContainers: [String: ContainerRecord] = [:]
@@ -21,6 +24,11 @@ struct PodRecord: Sendable {
     var postedStatus: JSONValue?
     /// Set once the pod reached Succeeded or Failed: its containers are never started again.
     var finalPhase: String?
+
+    /// The pod's address: its sandbox's, or the node's for a pod on the host network.
+    var podIP: String? { hostNetworkIP ?? sandbox?.ip }
+    /// Whether the pod's network is in place, so its containers may start.
+    var hasNetwork: Bool { hostNetworkIP != nil || sandbox != nil }
 
     init(key: ObjectKey, uid: String, startTime: Date) {
         self.key = key

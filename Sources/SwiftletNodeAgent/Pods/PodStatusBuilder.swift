@@ -44,7 +44,7 @@ struct PodStatusBuilder {
             if let message { c["message"] = .string(message) }
             conditions.append(c)
         }
-        let sandboxReady = record.sandbox != nil && record.finalPhase == nil
+        let sandboxReady = record.hasNetwork && record.finalPhase == nil
         condition("PodReadyToStartContainers", sandboxReady)
         if initialized {
             condition("Initialized", true)
@@ -76,7 +76,7 @@ struct PodStatusBuilder {
             "startTime": .string(RFC3339.string(from: record.startTime)),
             "containerStatuses": .array(containerStatuses),
         ]
-        if let ip = record.sandbox?.ip {
+        if let ip = record.podIP {
             status["podIP"] = .string(ip)
             status["podIPs"] = [["ip": .string(ip)]]
         }

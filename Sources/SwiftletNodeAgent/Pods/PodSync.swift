@@ -50,7 +50,9 @@ extension NodeAgent {
     private func run(_ record: inout PodRecord, pod: JSONValue) async {
         let key = record.key
         let directory = PodDirectory(podsDirectory: podsDirectory, uid: record.uid)
-        if record.sandbox == nil {
+        if pod[path: "spec", "hostNetwork"]?.boolValue == true {
+            record.hostNetworkIP = config.nodeIP
+        } else if record.sandbox == nil {
             do {
                 guard let network = network.withLock({ $0 }) else { throw AgentError("the pod network is not set up yet") }
                 let uid = record.uid
@@ -61,7 +63,7 @@ extension NodeAgent {
                 return
             }
         }
-        let podIP = record.sandbox?.ip
+        let podIP = record.podIP
         do {
             try directory.write(PodFiles.hosts(pod: pod, podIP: podIP ?? ""), to: directory.etcHosts)
             try directory.write(PodFiles.hostName(pod) + "\n", to: directory.etcHostname)

@@ -25,6 +25,9 @@ public struct ContainerSpec: Sendable, Equatable {
     public var mounts: [ContainerMount]
     /// The pod's network namespace to join (`/var/run/netns/NAME`); nil gives a new, empty one.
     public var networkNamespacePath: String?
+    /// Run in the host's network and UTS namespaces (a `hostNetwork` pod): no namespace of its own for either,
+    /// so `networkNamespacePath` and `hostname` are not used.
+    public var hostNetwork = false
     /// Absolute cgroup path, the same in every v1 hierarchy, e.g. `/swiftlet/<node>/pod<uid>/<id>`.
     public var cgroupsPath: String
     public var memoryLimitBytes: Int64?

@@ -2,7 +2,8 @@ import SwiftletMachinery
 
 /// The OCI runtime config (config.json) for a container, as containerd's CRI plugin builds it
 /// for a Kubernetes container: Docker's standard mounts, masked paths and capabilities,
-/// pid/ipc/uts/mount namespaces of its own and the pod's network namespace.
+/// pid/ipc/uts/mount namespaces of its own and the pod's network namespace (or, on the host
+/// network, the host's network and UTS namespaces).
 enum OCIConfiguration {
     static func make(_ spec: ContainerSpec) -> JSONValue {
         let capabilities = JSONValue.array(
@@ -20,10 +21,14 @@ enum OCIConfiguration {
             "capabilities": ["bounding": capabilities, "effective": capabilities, "permitted": capabilities],
             "noNewPrivileges": .bool(!spec.privileged),
         ]
-        var network: JSONValue = ["type": "network"]
-        if let path = spec.networkNamespacePath { network["path"] = .string(path) }
+        var namespaces: [JSONValue] = [["type": "pid"], ["type": "ipc"], ["type": "mount"]]
+        if !spec.hostNetwork {
+            var network: JSONValue = ["type": "network"]
+            if let path = spec.networkNamespacePath { network["path"] = .string(path) }
+            namespaces += [["type": "uts"], network]
+        }
         var linux: JSONValue = [
-            "namespaces": [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"], network],
+            "namespaces": .array(namespaces),
             "cgroupsPath": .string(spec.cgroupsPath),
             "resources": resources(spec),
         ]
@@ -31,14 +36,16 @@ enum OCIConfiguration {
             linux["maskedPaths"] = .array(maskedPaths.map { .string($0) })
             linux["readonlyPaths"] = .array(readonlyPaths.map { .string($0) })
         }
-        return [
+        var config: JSONValue = [
             "ociVersion": "1.0.2",
             "process": process,
             "root": ["path": "rootfs", "readonly": .bool(spec.readOnlyRootFilesystem)],
-            "hostname": .string(spec.hostname),
             "mounts": .array((standardMounts(privileged: spec.privileged) + spec.mounts).map(json)),
             "linux": linux,
         ]
+        // runc refuses a host name without a UTS namespace of the container's own.
+        if !spec.hostNetwork { config["hostname"] = .string(spec.hostname) }
+        return config
     }
 
     /// Paths Docker hides from containers (they leak host information or allow host changes).
