@@ -44,6 +44,12 @@ struct HostNetwork: Sendable {
             if Sysctl.read("net/bridge/bridge-nf-call-iptables") == "0" {
                 try Sysctl.write("net/bridge/bridge-nf-call-iptables", "1", what: "enable bridge-nf-call-iptables")
             }
+            // A node routes for its pods, as kubeadm and k3s require: replies to pods' outbound connections, and
+            // NodePort and LoadBalancer connections from other machines, arrive on the uplink and are forwarded to
+            // the bridge, which Linux allows only when the interface they arrive on forwards.
+            if Sysctl.read("net/ipv4/ip_forward") != "1" {
+                try Sysctl.write("net/ipv4/ip_forward", "1", what: "enable IPv4 forwarding")
+            }
         }
         try ensureServiceRoute()
     }

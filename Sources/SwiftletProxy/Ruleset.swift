@@ -30,7 +30,8 @@ struct Ruleset: Sendable {
 ///   loopback included) through verdict maps to a chain per Service port; it picks an endpoint chain with
 ///   `numgen inc` (round robin) after the ClientIP affinity checks, and the endpoint chain DNATs.
 /// - Traffic that must come back through this node (sources outside the cluster CIDR, 127.0.0.1) gets mark
-///   0x4000 on its way to DNAT and is masqueraded in nat `postrouting`, as is a pod reaching itself.
+///   0x4000 on its way to DNAT and is masqueraded in nat `postrouting`, as is a pod reaching itself and a pod
+///   reaching beyond the cluster CIDR.
 /// - Filter chains at prerouting (pods, other hosts) and output (host processes) reject new connections to
 ///   Service ports without endpoints (TCP reset, ICMP port unreachable otherwise) before DNAT, and to ClusterIP
 ///   ports that no Service defines after it.
@@ -165,6 +166,9 @@ struct RulesetWriter {
         writer.addRules("nat-postrouting", ["jump masquerading"])
         writer.addRules("mark-for-masquerade", ["mark set mark or \(mark)"])
         writer.addRules("masquerading", [
+            // Pods reaching beyond the cluster leave with the node's address, as the CNI bridge plugin's ipMasq
+            // does: the outside knows no route back to pod addresses.
+            "iifname \(bridge) oifname != \(bridge) ip daddr != \(config.clusterCIDR) masquerade",
             // A pod that reached itself through a Service: nft cannot compare two fields, so a set of
             // "ip . ip" pairs, one per endpoint address, stands for saddr == daddr. (kube-proxy has a rule in
             // every endpoint chain instead: a third of all rules, and a quarter of the time an apply takes.)

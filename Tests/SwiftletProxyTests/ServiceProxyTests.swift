@@ -79,13 +79,27 @@ struct ServiceProxyTests {
             #expect(try sysctl("net/ipv4/conf/swlpx0/route_localnet", in: node.host) == "1")
 
             // From another machine the DNATed packets are forwarded, which the kernel allows only when the
-            // interface they arrive on forwards: the proxy never turns that on.
-            #expect(try fetch(from: node.outside, "http://\(uplink):30080/", timeout: 1).status == 28)
-            try run(in: node.host, ["/usr/sbin/sysctl", "-qw", "net.ipv4.conf.\(TestNode.uplink).forwarding=1"])
+            // interface they arrive on forwards: the proxy turns forwarding on, as a Kubernetes node has it.
+            #expect(try sysctl("net/ipv4/ip_forward", in: node.host) == "1")
             #expect(isRoundRobin(try servers(from: node.outside, "http://\(uplink):30080/")))
             #expect(isRoundRobin(try servers(from: node.outside, "http://\(uplink):8081/")))
             #expect(try fetch(from: node.outside, "http://\(uplink):8081/").clientSeen == pods.gateway)
-            #expect(try sysctl("net/ipv4/ip_forward", in: node.host) == "0")
+        }
+    }
+
+    @Test func podsReachBeyondTheClusterWithTheNodesAddress() throws {
+        try TestNode.with("egress") { node in
+            let pods = try ProxiedNode(node, subnet: 47)
+            try node.startServer(in: node.outside, name: "outside", bind: TestNode.outsideAddress)
+            try node.waitForServer(at: TestNode.outsideAddress, from: node.outside)
+            // Without the rules the outside cannot answer: it has no route back to pod addresses.
+            #expect(try fetch(from: pods.c.netnsName, "http://\(TestNode.outsideAddress):8080/", timeout: 1).status == 28)
+            try pods.proxy.apply(ServiceProxyModel(services: []))
+            let reply = try fetch(from: pods.c.netnsName, "http://\(TestNode.outsideAddress):8080/")
+            #expect(reply.status == 0 && reply.server == "outside")
+            #expect(reply.clientSeen == TestNode.uplinkAddress)
+            // Pod to pod stays unmasqueraded.
+            #expect(try fetch(from: pods.c.netnsName, "http://\(pods.a.ip):8080/").clientSeen == pods.c.ip)
         }
     }
 
