@@ -19,6 +19,9 @@ struct TestHost {
         defer { host.cleanUp() }
         try ip(["netns", "add", host.name])
         try ip(["-n", host.name, "link", "set", "dev", "lo", "up"])
+        // A new namespace copies the machine's IPv4 settings, and a node agent that ran here turned forwarding on:
+        // start from a host that does not forward, as a fresh machine.
+        _ = try exec(in: host.name, ["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=0"])
         try body(host)
     }
 

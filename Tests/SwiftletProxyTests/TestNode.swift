@@ -39,6 +39,9 @@ final class TestNode: Sendable {
         try TestScripts.udpClient.write(toFile: node.udpClientScript, atomically: true, encoding: .utf8)
         try run(["/sbin/ip", "netns", "add", node.host])
         try run(["/sbin/ip", "-n", node.host, "link", "set", "dev", "lo", "up"])
+        // A new namespace copies the machine's IPv4 settings, and a node agent that ran here turned forwarding on:
+        // start from a host that does not forward, as a fresh machine.
+        _ = try run(in: node.host, ["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=0"])
         try body(node)
     }
 
