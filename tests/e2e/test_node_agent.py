@@ -279,7 +279,7 @@ def test_pre_stop_hook_runs_before_sigterm_and_a_failing_one_is_reported(k, work
 def test_attach_streams_new_output_on_each_stream_until_the_container_ends(k):
     k.apply(pod("chatty", """    - name: main
       image: kiamol/ch03-sleep
-      command: ["sh", "-c", "echo before; sleep 4; for i in 1 2 3; do echo out-$i; echo err-$i >&2; sleep 0.3; done"]""",
+      command: ["sh", "-c", "echo before; sleep 6; for i in 1 2 3; do echo out-$i; echo err-$i >&2; sleep 0.3; done"]""",
                 extra="  restartPolicy: Never"))
     wait_running(k, "chatty")
     wait_for(lambda: "before" in k("logs", "chatty"), timeout=10, what="the first line in the log")
