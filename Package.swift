@@ -41,7 +41,7 @@ let package = Package(
 
         // The HTTPS API server: routing, handlers, watch cache, discovery, OpenAPI, allocators.
         .target(name: "SwiftletAPIServer", dependencies: [
-            "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI",
+            "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI", "CZlib",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,6 +81,8 @@ let package = Package(
 
         // Pod sandboxes' networking: the node bridge, a network namespace and veth per pod, pod IPs from the podCIDR.
         .target(name: "SwiftletPodNetwork", dependencies: ["SwiftletSpawn"]),
+        // The system zlib, for the SPDY header blocks of `kubectl port-forward`.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The programs behind the built-in images kiamol/ch02-whoami and kiamol/ch05-pi. Glibc only.
         .target(name: "SwiftletSampleApps"),
@@ -101,7 +103,7 @@ let package = Package(
         // The node agent (a kubelet): registers the node, runs its pods' containers, probes, restarts, status.
         .target(name: "SwiftletNodeAgent", dependencies: [
             "SwiftletClient", "SwiftletAPIServer", "SwiftletAPI", "SwiftletMachinery", "SwiftletRuntime", "SwiftletPodNetwork",
-            "SwiftletProxy", "SwiftletDNS",
+            "SwiftletProxy", "SwiftletDNS", "SwiftletSpawn",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 

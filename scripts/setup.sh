@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
+# zlib compresses the SPDY header blocks of `kubectl port-forward`.
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)

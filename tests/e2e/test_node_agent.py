@@ -2,6 +2,7 @@
 serve on their pod IPs, log, exec, restart with back-off, obey probes and limits, get their
 volumes, survive a restart of the agent, and leave nothing behind."""
 
+import hashlib
 import json
 import os
 import random
@@ -321,6 +322,79 @@ def free_low_port():
             except OSError:
                 continue
     raise AssertionError("no free port between 20000 and 30000")
+
+
+MD5_SERVER = """import hashlib, socket
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 9000))
+server.listen()
+while True:
+    connection, _ = server.accept()
+    digest = hashlib.md5()
+    while chunk := connection.recv(65536):
+        digest.update(chunk)
+    connection.sendall(digest.hexdigest().encode())
+    connection.close()
+"""
+
+
+def port_forward(k, *args):
+    return subprocess.Popen([k.binary, "--kubeconfig", k.server.kubeconfig, "--cache-dir", str(k.cache_dir),
+                             "port-forward", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_port_forward_carries_bytes_both_ways_and_reports_a_closed_port(k):
+    server_args = "\n".join("          " + line for line in MD5_SERVER.splitlines())
+    k.apply(pod("forwarded", f"""    - name: web
+      image: kiamol/ch02-whoami
+    - name: digest
+      image: kiamol/ch03-sleep
+      command: ["python3", "-c"]
+      args:
+        - |
+{server_args}"""))
+    wait_running(k, "forwarded")
+    ports = set()
+    while len(ports) < 3:
+        ports.add(free_low_port())
+    web, digest, closed = sorted(ports)
+    forwarding = port_forward(k, "pod/forwarded", f"{web}:80", f"{digest}:9000")
+    try:
+        answer = wait_for(lambda: http_get(f"http://127.0.0.1:{web}/"), timeout=30, what="whoami through port-forward")
+        assert answer.startswith("I'm forwarded ")
+        # 3 MB up, the client's half-close passed on, and the pod's answer back; the server listens on the pod's
+        # loopback only, so the connection was made inside the pod's network namespace.
+        blob = os.urandom(3_000_000)
+        with socket.create_connection(("127.0.0.1", digest), timeout=30) as client:
+            client.sendall(blob)
+            client.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := client.recv(65536):
+                reply += chunk
+        assert reply.decode() == hashlib.md5(blob).hexdigest()
+    finally:
+        forwarding.terminate()
+        forwarding.wait(timeout=10)
+
+    failing = port_forward(k, "pod/forwarded", f"{closed}:81")
+    try:
+        def connect_once():
+            try:
+                with socket.create_connection(("127.0.0.1", closed), timeout=5) as client:
+                    client.recv(1)
+                return True
+            except OSError:
+                return False
+        wait_for(connect_once, timeout=30, what="kubectl listening")
+        failing.wait(timeout=30)
+        stderr = failing.stderr.read()
+        assert "failed to connect to localhost:81 inside the pod's network namespace" in stderr
+        assert "connection refused" in stderr
+    finally:
+        if failing.poll() is None:
+            failing.kill()
+    k("delete", "pod", "forwarded", "--wait=true")
 
 
 def test_memory_limit_oom_kills(k):

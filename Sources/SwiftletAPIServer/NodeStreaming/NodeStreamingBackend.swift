@@ -25,6 +25,16 @@ public protocol NodeStreamingBackend: Sendable {
     /// Connects `streams` to the running container's own stdio until it exits, or the client goes away
     /// (the task is cancelled then, and the container keeps running).
     func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError)
+
+    /// Connects to `port` on the pod's own loopback, inside its network namespace, as the kubelet's port-forward
+    /// does, and returns the connected stream socket, which the caller then owns.
+    func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32
+}
+
+extension NodeStreamingBackend {
+    public func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32 {
+        throw .badRequest("port forwarding to pods on this node is not supported yet")
+    }
 }
 
 /// Which pod a node-side request is about; `uid` tells apart pods that reuse a name.

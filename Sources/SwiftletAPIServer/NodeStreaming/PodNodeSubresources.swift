@@ -1,13 +1,20 @@
+import SwiftletAPI
 import NIOHTTP1
 import SwiftletMachinery
 
-/// The pod subresources that are served by the pod's node: `log`, and `exec` and `attach` (WebSocket only).
+/// The pod subresources that are served by the pod's node: `log`, and `exec`, `attach` and `portforward`
+/// (WebSocket only).
 extension APIServer {
     /// Serves `pods/{name}/{subresource}` when it is one of them; nil for the others.
     func podNodeSubresource(_ subresource: String, namespace: String, name: String, request: HTTPRequest) async throws(APIError) -> HTTPResponse? {
         if subresource == "log" {
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return try await podLog(namespace: namespace, name: name, query: request.query)
+        }
+        if subresource == "portforward" {
+            guard request.method == .GET || request.method == .POST else { throw Self.methodNotAllowed }
+            _ = try portForwardTarget(namespace: namespace, name: name)
+            throw APIError.badRequest("Upgrade request required")
         }
         guard let kind = RemoteCommandRequest.Kind(rawValue: subresource) else { return nil }
         guard request.method == .GET || request.method == .POST else { throw Self.methodNotAllowed }
@@ -22,9 +29,13 @@ extension APIServer {
     public func webSocketUpgrade(_ request: HTTPRequest) async -> WebSocketUpgrade? {
         let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         guard let target = APIRequestInfo(path: path), target.group == "", target.version == "v1", target.resource == "pods",
-              let namespace = target.namespace, let name = target.name,
-              let kind = target.subresource.flatMap(RemoteCommandRequest.Kind.init(rawValue:))
+              let namespace = target.namespace, let name = target.name
         else { return nil }
+        if target.subresource == "portforward" {
+            guard authenticate(request) != nil else { return .refuse(.error(.unauthorized())) }
+            return portForwardUpgrade(request, namespace: namespace, name: name)
+        }
+        guard let kind = target.subresource.flatMap(RemoteCommandRequest.Kind.init(rawValue:)) else { return nil }
         guard authenticate(request) != nil else { return .refuse(.error(.unauthorized())) }
         do throws(APIError) {
             let (command, location, backend) = try remoteCommandTarget(kind, namespace: namespace, name: name, query: request.query)
@@ -47,6 +58,37 @@ extension APIServer {
         } catch {
             return .refuse(.error(error))
         }
+    }
+
+    /// `kubectl port-forward`: only its WebSocket tunnel for SPDY is taken. Anything else is refused without a 101,
+    /// which is what makes client-go fall back to a plain SPDY upgrade, and that is refused in turn.
+    private func portForwardUpgrade(_ request: HTTPRequest, namespace: String, name: String) -> WebSocketUpgrade {
+        do throws(APIError) {
+            let (pod, backend) = try portForwardTarget(namespace: namespace, name: name)
+            let offered = RemoteCommandProtocol.offered(in: request.headers["sec-websocket-protocol"])
+            guard offered.contains(PortForwardSession.subprotocol) else {
+                throw APIError.badRequest("requested protocol(s) are not supported: [\(offered.joined(separator: " "))]; "
+                    + "supports [\(PortForwardSession.subprotocol)]")
+            }
+            let session = PortForwardSession(pod: pod, backend: backend)
+            return .accept(subprotocol: PortForwardSession.subprotocol, session: { await session.serve($0) })
+        } catch {
+            return .refuse(.error(error))
+        }
+    }
+
+    /// The pod to forward to, and its node: it must be bound and running, as upstream's connect handler and
+    /// kubectl check.
+    private func portForwardTarget(namespace: String, name: String) throws(APIError) -> (PodReference, any NodeStreamingBackend) {
+        let pod = try storage(for: Resources.pods)!.get(namespace: namespace, name: name).object()
+        let node = pod[path: "spec", "nodeName"]?.stringValue ?? ""
+        guard !node.isEmpty else { throw APIError.badRequest("pod \(name) does not have a host assigned") }
+        let phase = pod[path: "status", "phase"]?.stringValue ?? ""
+        guard phase == "Running" else {
+            throw APIError.badRequest("unable to forward port because pod is not running. Current status=\(phase)")
+        }
+        let reference = PodReference(namespace: namespace, name: name, uid: pod[path: "metadata", "uid"]?.stringValue ?? "")
+        return (reference, try streamingBackend(node: node))
     }
 
     /// The checks before an exec or attach, in upstream's order: options, pod and container, host, node.

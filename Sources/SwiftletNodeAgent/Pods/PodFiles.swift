@@ -52,7 +52,7 @@ enum PodFiles {
     static var machineHostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// resolv.conf by dnsPolicy: ClusterFirst (the default) asks the cluster DNS with the

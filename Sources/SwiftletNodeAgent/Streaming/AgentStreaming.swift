@@ -1,7 +1,9 @@
 import Foundation
+import Glibc
 import SwiftletAPIServer
 import SwiftletMachinery
 import SwiftletRuntime
+import SwiftletSpawn
 
 /// The node side of `kubectl logs`, `exec` and `attach` (the kubelet's streaming server):
 /// reads the containers' log files and runs commands in them with `runc exec`.
@@ -74,6 +76,50 @@ struct AgentStreaming: NodeStreamingBackend {
                 group.addTask { for await chunk in output { await send(chunk) } }
             }
         }
+    }
+
+    /// A connection to 127.0.0.1:`port` made inside the pod's network namespace (the node's own for a pod on the
+    /// host network), so servers that listen on the pod's loopback only are reached too, as with the kubelet.
+    func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32 {
+        guard let record = agent.records.withLock({ $0[pod.uid] }), record.hasNetwork else {
+            throw .internalError("pod \(pod.name) has no network on this node")
+        }
+        let namespacePath = record.hostNetworkIP == nil ? record.sandbox?.netnsPath : nil
+        let outcome: Result<Int32, ConnectFailure> = await Offload.run {
+            guard let namespacePath else { return Self.connectToLoopback(port: port) }
+            switch NetworkNamespaceThread.run(inNamespaceAt: namespacePath, { () throws(Never) in Self.connectToLoopback(port: port) }) {
+            case .success(let connected): return connected
+            case .failure(.entering(let operation, let code)):
+                return .failure(ConnectFailure(reason: "cannot \(operation): \(String(cString: strerror(code)))"))
+            }
+        }
+        switch outcome {
+        case .success(let descriptor): return descriptor
+        case .failure(let failure):
+            throw .internalError("failed to connect to localhost:\(port) inside the pod's network namespace: \(failure.reason)")
+        }
+    }
+
+    struct ConnectFailure: Error {
+        var reason: String
+    }
+
+    private static func connectToLoopback(port: Int) -> Result<Int32, ConnectFailure> {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return .failure(ConnectFailure(reason: String(cString: strerror(errno)))) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = "dial tcp4 127.0.0.1:\(port): connect: \(String(cString: strerror(errno)).lowercased())"
+            close(descriptor)
+            return .failure(ConnectFailure(reason: reason))
+        }
+        return .success(descriptor)
     }
 
     /// Connects the process to the client's streams until it exits and its output is passed on.
