@@ -77,6 +77,25 @@ import SwiftletNodeAgent
         }
     }
 
+    @Test func aPortForwardCarriesBytesBothWaysAndTheNodesRefusal() async throws {
+        try await withServer { remote, fake in
+            let (input, typing) = AsyncStream.makeStream(of: [UInt8].self)
+            let received = Mutex<[UInt8]>([])
+            typing.yield(Array("ping ".utf8))
+            typing.yield(Array("pong".utf8))
+            typing.finish()
+            try await remote.portForward(pod: Self.pod, port: 8080, input: input) { bytes in received.withLock { $0 += bytes } }
+            // The fake answers after the client's end of input, so the half-close crossed too.
+            #expect(String(decoding: received.withLock { $0 }, as: UTF8.self) == "port 8080: PING PONG")
+            #expect(fake.forwardedPorts.withLock { $0 } == [8080])
+
+            let refused = await #expect(throws: APIError.self) {
+                try await remote.portForward(pod: Self.pod, port: 81, input: AsyncStream { $0.finish() }) { _ in }
+            }
+            #expect(refused == .internalError("failed to connect to localhost:81"))
+        }
+    }
+
     @Test func aWrongTokenIsRefused() async throws {
         let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "right-token", backend: FakeBackend())
         let remote = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "wrong-token")
@@ -152,4 +171,16 @@ private final class FakeBackend: NodeStreamingBackend {
     }
 
     func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError) {}
+
+    let forwardedPorts = Mutex<[Int]>([])
+
+    /// Upper-cases everything it was sent, once the sender has finished.
+    func portForward(pod: PodReference, port: Int, input: AsyncStream<[UInt8]>,
+                     output: @escaping @Sendable ([UInt8]) async -> Void) async throws(APIError) {
+        guard port != 81 else { throw .internalError("failed to connect to localhost:81") }
+        forwardedPorts.withLock { $0.append(port) }
+        var all: [UInt8] = []
+        for await chunk in input { all += chunk }
+        await output(Array("port \(port): ".utf8) + Array(String(decoding: all, as: UTF8.self).uppercased().utf8))
+    }
 }

@@ -5,6 +5,7 @@ import SwiftletMachinery
 // place of the kubelet's HTTP and SPDY/WebSocket streams). Over TCP the API server sends one header, a
 // big-endian UInt32 length and that many bytes of JSON (`NodeStreamRequest`); then both sides send frames
 // `[channel: UInt8][length: UInt32 BE][payload]` until the agent closes the connection after the status.
+// A port-forward carries the client's bytes on stdin (its end as stdinClosed) and the pod's on stdout.
 
 public enum NodeStreamChannel: UInt8, Sendable {
     case stdin = 0, stdout = 1, stderr = 2
@@ -32,7 +33,7 @@ public struct NodeStreamFrame: Sendable, Equatable {
 
 /// The header: which operation on which container, and the token that proves the caller is the API server.
 public struct NodeStreamRequest: Codable, Sendable, Equatable {
-    public enum Operation: String, Codable, Sendable { case logs, exec, attach }
+    public enum Operation: String, Codable, Sendable { case logs, exec, attach, portForward }
 
     public struct LogOptions: Codable, Sendable, Equatable {
         public var follow: Bool
@@ -60,6 +61,8 @@ public struct NodeStreamRequest: Codable, Sendable, Equatable {
     public var stdout: Bool = false
     public var stderr: Bool = false
     public var logOptions: LogOptions?
+    /// The pod's port, for a port-forward.
+    public var port: Int?
 
     public init(token: String, op: Operation, pod: PodReference, container: String) {
         self.token = token

@@ -27,13 +27,16 @@ public protocol NodeStreamingBackend: Sendable {
     func attach(pod: PodReference, container: String, tty: Bool, streams: ContainerStreams) async throws(APIError)
 
     /// Connects to `port` on the pod's own loopback, inside its network namespace, as the kubelet's port-forward
-    /// does, and returns the connected stream socket, which the caller then owns.
-    func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32
+    /// does; then carries `input` there (its end half-closes the connection) and passes what comes back to
+    /// `output`, until both directions have ended. Throws when the connection cannot be made.
+    func portForward(pod: PodReference, port: Int, input: AsyncStream<[UInt8]>,
+                     output: @escaping @Sendable ([UInt8]) async -> Void) async throws(APIError)
 }
 
 extension NodeStreamingBackend {
-    public func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32 {
-        throw .badRequest("port forwarding to pods on this node is not supported yet")
+    public func portForward(pod: PodReference, port: Int, input: AsyncStream<[UInt8]>,
+                            output: @escaping @Sendable ([UInt8]) async -> Void) async throws(APIError) {
+        throw .badRequest("port forwarding to pods on this node is not supported")
     }
 }
 

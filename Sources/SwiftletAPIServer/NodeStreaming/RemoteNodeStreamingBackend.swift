@@ -1,4 +1,5 @@
 import SwiftletMachinery
+import Synchronization
 
 /// A node agent in another process (`swiftlet agent`), reached over the node streaming protocol at the
 /// address and port its Node advertises, as upstream's API server dials a kubelet. Each request is one
@@ -63,6 +64,15 @@ public struct RemoteNodeStreamingBackend: NodeStreamingBackend {
         _ = try await run(NodeStreamRequest(token: token, op: .attach, pod: pod, container: container), tty: tty, streams: streams)
     }
 
+    /// The agent connects inside the pod; the bytes travel as stdin and stdout frames, and its status ends it.
+    public func portForward(pod: PodReference, port: Int, input: AsyncStream<[UInt8]>,
+                            output: @escaping @Sendable ([UInt8]) async -> Void) async throws(APIError) {
+        var request = NodeStreamRequest(token: token, op: .portForward, pod: pod, container: "")
+        request.port = port
+        let status = try await run(request, tty: false, streams: ContainerStreams(stdin: input, resize: nil, stdout: output, stderr: nil))
+        if status != 0 { throw .internalError("the node agent ended the port-forward with status \(status)") }
+    }
+
     /// Sends the client's stdin and resizes, hands the output to `streams`, and returns the exit code.
     private func run(_ request: NodeStreamRequest, tty: Bool, streams: ContainerStreams) async throws(APIError) -> Int32 {
         var request = request
@@ -85,26 +95,27 @@ public struct RemoteNodeStreamingBackend: NodeStreamingBackend {
             resizing.cancel()
             connection.close()
         }
-        let status: NodeStreamStatus?
+        let received = Mutex<NodeStreamStatus?>(nil)
         do {
-            status = try await withTaskCancellationHandler {
-                var status: NodeStreamStatus?
+            try await withTaskCancellationHandler {
                 for try await message in connection.messages {
                     guard case .frame(let frame) = message else { continue }
                     switch frame.channel {
                     case .stdout: await streams.stdout?(frame.payload)
                     case .stderr: await streams.stderr?(frame.payload)
-                    case .status: status = try NodeStreamStatus(payload: frame.payload)
+                    case .status: received.withLock { $0 = try? NodeStreamStatus(payload: frame.payload) }
                     default: break
                     }
                 }
-                return status
             } onCancel: {
                 connection.close()
             }
         } catch {
-            throw Self.apiError(error)
+            // The agent closes right after its status: input still on its way to it (a stdin close) can make that
+            // close a reset, which is no failure once the status is in.
+            if received.withLock({ $0 }) == nil { throw Self.apiError(error) }
         }
+        let status = received.withLock { $0 }
         guard let status else {
             throw .internalError("the node agent of \(host):\(port) closed the stream without an exit status")
         }

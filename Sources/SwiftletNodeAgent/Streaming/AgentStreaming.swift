@@ -80,7 +80,17 @@ struct AgentStreaming: NodeStreamingBackend {
 
     /// A connection to 127.0.0.1:`port` made inside the pod's network namespace (the node's own for a pod on the
     /// host network), so servers that listen on the pod's loopback only are reached too, as with the kubelet.
-    func portForward(pod: PodReference, port: Int) async throws(APIError) -> Int32 {
+    func portForward(pod: PodReference, port: Int, input: AsyncStream<[UInt8]>,
+                     output: @escaping @Sendable ([UInt8]) async -> Void) async throws(APIError) {
+        let descriptor = try await connectInPod(pod, port: port)
+        do {
+            try await SocketPump.run(descriptor: descriptor, input: input, output: output)
+        } catch {
+            throw .internalError("error forwarding to localhost:\(port) inside the pod's network namespace: \(error)")
+        }
+    }
+
+    private func connectInPod(_ pod: PodReference, port: Int) async throws(APIError) -> Int32 {
         guard let record = agent.records.withLock({ $0[pod.uid] }), record.hasNetwork else {
             throw .internalError("pod \(pod.name) has no network on this node")
         }

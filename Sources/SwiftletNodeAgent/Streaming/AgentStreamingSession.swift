@@ -27,6 +27,10 @@ enum AgentStreamingSession {
                                            stdout: request.stdout ? output(.stdout, to: connection) : nil,
                                            stderr: request.stderr ? output(.stderr, to: connection) : nil)
             work = Task { await runCommand(request, streams: streams, backend: backend, on: connection) }
+        case .portForward:
+            let (input, typed) = AsyncStream.makeStream(of: [UInt8].self)
+            stdin = typed
+            work = Task { await forwardPort(request, input: input, backend: backend, on: connection) }
         }
         // The work closes the connection when done, which ends this loop too.
         do {
@@ -77,6 +81,20 @@ enum AgentStreamingSession {
                 try await backend.attach(pod: request.podReference, container: request.container, tty: request.tty, streams: streams)
                 status = .exitCode(0)
             }
+        } catch {
+            status = .failure(error)
+        }
+        try? await connection.send(status.frame)
+    }
+
+    private static func forwardPort(_ request: NodeStreamRequest, input: AsyncStream<[UInt8]>, backend: any NodeStreamingBackend,
+                                    on connection: NodeStreamConnection) async {
+        defer { connection.close() }
+        let status: NodeStreamStatus
+        do throws(APIError) {
+            guard let port = request.port, (1...65535).contains(port) else { throw APIError.badRequest("a port-forward needs a port") }
+            try await backend.portForward(pod: request.podReference, port: port, input: input, output: output(.stdout, to: connection))
+            status = .exitCode(0)
         } catch {
             status = .failure(error)
         }

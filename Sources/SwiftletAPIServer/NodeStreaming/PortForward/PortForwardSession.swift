@@ -1,6 +1,4 @@
 import SwiftletMachinery
-import NIOCore
-import NIOPosix
 import Synchronization
 
 /// `kubectl port-forward` over a WebSocket that carries SPDY/3.1 in its binary messages (KEP-4006's tunnel,
@@ -55,47 +53,18 @@ struct PortForwardSession: Sendable {
         await connection.close()
     }
 
-    /// One forwarded connection: the socket in the pod, pumped both ways until both sides have finished.
+    /// One forwarded connection, through the pod's node, until both directions have ended; a failure goes to the
+    /// error stream, as the kubelet writes it.
     private func forward(_ pair: StreamPair, sender: FrameSender) async {
-        let descriptor: Int32
         do throws(APIError) {
-            descriptor = try await backend.portForward(pod: pod, port: pair.port)
+            try await backend.portForward(pod: pod, port: pair.port, input: pair.input) { bytes in
+                await sender.send(.data(streamID: pair.dataStreamID, fin: false, payload: bytes))
+            }
         } catch {
             let message = "error forwarding port \(pair.port) to pod \(pod.name), uid \(pod.uid): \(error.message)"
             await sender.send(.data(streamID: pair.errorStreamID, fin: false, payload: Array(message.utf8)))
-            await sender.send(.data(streamID: pair.errorStreamID, fin: true, payload: []))
-            await sender.send(.data(streamID: pair.dataStreamID, fin: true, payload: []))
-            return
         }
-        do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .withConnectedSocket(descriptor) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                    }
-                }
-            try await channel.executeThenClose { inbound, outbound in
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await chunk in pair.input { try? await outbound.write(ByteBuffer(bytes: chunk)) }
-                        outbound.finish()
-                    }
-                    group.addTask {
-                        do {
-                            for try await chunk in inbound {
-                                await sender.send(.data(streamID: pair.dataStreamID, fin: false, payload: Array(chunk.readableBytesView)))
-                            }
-                        } catch {}
-                        await sender.send(.data(streamID: pair.dataStreamID, fin: true, payload: []))
-                    }
-                }
-            }
-        } catch {
-            close(descriptor)
-            await sender.send(.data(streamID: pair.dataStreamID, fin: true, payload: []))
-        }
+        await sender.send(.data(streamID: pair.dataStreamID, fin: true, payload: []))
         await sender.send(.data(streamID: pair.errorStreamID, fin: true, payload: []))
     }
 }
