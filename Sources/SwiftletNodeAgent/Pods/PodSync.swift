@@ -26,6 +26,7 @@ extension NodeAgent {
         if pod[path: "metadata", "deletionTimestamp"] != nil {
             records.withLock { $0[uid] = record }
             await nodeServices.withdraw(podUID: uid)
+            await nodeServices.awaitOtherNodesDrained(podUID: uid, limit: min(gracePeriod(pod), .seconds(1)))
             await tearDown(record)
             // The kubelet's last word: the containers are gone, so the API may forget the pod.
             do {

@@ -115,6 +115,29 @@ final class NodeServices: Sendable {
         }
     }
 
+    /// Waits, at most `limit`, until the other nodes have stopped sending new connections to a pod this node is
+    /// stopping. Their tables are out of sight, but they follow the same EndpointSlices: once this node's cache no
+    /// longer lists the pod as ready, the others have that news too, and `ruleMargin` covers their rule update
+    /// (a few tens of milliseconds, see docs/performance.md). A pod no EndpointSlice lists is not waited for.
+    func awaitOtherNodesDrained(podUID: String, limit: Duration, ruleMargin: Duration = .milliseconds(150)) async {
+        guard running.withLock({ $0 != nil }), !Self.endpoints(of: podUID, in: slices.list()).isEmpty
+        else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while clock.now < deadline, Self.endpoints(of: podUID, in: slices.list()).contains(where: Self.isReady) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        try? await Task.sleep(until: min(clock.now + ruleMargin, deadline), clock: clock)
+    }
+
+    private static func endpoints(of podUID: String, in slices: [JSONValue]) -> [JSONValue] {
+        slices.flatMap { ($0["endpoints"]?.arrayValue ?? []).filter { $0[path: "targetRef", "uid"]?.stringValue == podUID } }
+    }
+
+    private static func isReady(_ endpoint: JSONValue) -> Bool {
+        endpoint[path: "conditions", "ready"]?.boolValue != false
+    }
+
     /// Removes the node's rules and stops its DNS server; pods keep running.
     func shutDown() async {
         guard let (proxy, dns, _) = running.withLock({ state in defer { state = nil }; return state }) else { return }
