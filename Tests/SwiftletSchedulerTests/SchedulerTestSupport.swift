@@ -67,12 +67,16 @@ final class SchedulerHarness: Sendable {
     }
 
     /// Polls until the pod's PodScheduled condition is False; returns the condition.
-    func waitForUnschedulable(_ name: String, message: String? = nil, timeout: Duration = .seconds(20)) async throws -> JSONValue? {
+    /// A pod can be judged before the scheduler has seen every node (its verdict then names fewer); with `message` or
+    /// `messagePrefix` this waits for the verdict that takes them all into account.
+    func waitForUnschedulable(_ name: String, message: String? = nil, messagePrefix: String? = nil,
+                              timeout: Duration = .seconds(20)) async throws -> JSONValue? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let conditions = try await pod(name)[path: "status", "conditions"]?.arrayValue ?? []
             if let condition = conditions.first(where: { $0["type"] == "PodScheduled" && $0["status"] == "False" }),
-               message == nil || condition["message"]?.stringValue == message {
+               message == nil || condition["message"]?.stringValue == message,
+               messagePrefix.map({ condition["message"]?.stringValue?.hasPrefix($0) == true }) ?? true {
                 return condition
             }
             try await Task.sleep(for: .milliseconds(5))
