@@ -7,7 +7,7 @@ import Testing
             .synStream(streamID: 1, fin: false, headerBlock: [1, 2, 3]),
             .synReply(streamID: 1, fin: false, headerBlock: [4, 5]),
             .data(streamID: 3, fin: true, payload: Array("hello".utf8)),
-            .rstStream(streamID: 5, status: SPDYFrame.refusedStream),
+            .rstStream(streamID: 5, status: 3),  // REFUSED_STREAM
             .ping(id: 7),
             .goAway(lastStreamID: 5, status: 0),
         ]

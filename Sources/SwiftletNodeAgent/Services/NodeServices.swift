@@ -19,6 +19,7 @@ final class NodeServices: Sendable {
     let queue: WorkQueue<String>
     let log: LogSink
     let hostPorts: HostPortReporter
+    let clock: any Clock
     private let running = Mutex<(proxy: ServiceProxy, dns: ClusterDNSServer, dnsAddress: String)?>(nil)
     /// The host ports the table serves now: they are not probed again (see HostPortReporter).
     private let servedHostPorts = Mutex<Set<HostPort>>([])
@@ -29,6 +30,7 @@ final class NodeServices: Sendable {
          clock: any Clock, log: @escaping LogSink) {
         self.config = config
         self.log = log
+        self.clock = clock
         services = informers.informer(for: Resources.services)
         slices = informers.informer(for: Resources.endpointslices)
         queue = WorkQueue(clock: clock, backoff: ItemBackoff(base: .milliseconds(100), max: .seconds(10)))
@@ -122,12 +124,11 @@ final class NodeServices: Sendable {
     func awaitOtherNodesDrained(podUID: String, limit: Duration, ruleMargin: Duration = .milliseconds(150)) async {
         guard running.withLock({ $0 != nil }), !Self.endpoints(of: podUID, in: slices.list()).isEmpty
         else { return }
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while clock.now < deadline, Self.endpoints(of: podUID, in: slices.list()).contains(where: Self.isReady) {
-            try? await Task.sleep(for: .milliseconds(5))
+        let deadline = clock.elapsed + limit
+        while clock.elapsed < deadline, Self.endpoints(of: podUID, in: slices.list()).contains(where: Self.isReady) {
+            try? await clock.sleep(for: .milliseconds(5))
         }
-        try? await Task.sleep(until: min(clock.now + ruleMargin, deadline), clock: clock)
+        try? await clock.sleep(until: min(clock.elapsed + ruleMargin, deadline))
     }
 
     private static func endpoints(of podUID: String, in slices: [JSONValue]) -> [JSONValue] {

@@ -17,9 +17,6 @@ enum SPDYFrame: Equatable, Sendable {
     static let finFlag: UInt8 = 0x01
     static let headerLength = 8
 
-    /// Status of RST_STREAM: the stream was refused.
-    static let refusedStream: UInt32 = 3
-
     private enum ControlType: UInt16 {
         case synStream = 1, synReply = 2, rstStream = 3, ping = 6, goAway = 7
     }
