@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
     ],
     targets: [
         // SQLite from the system (Debian's libsqlite3-dev): the embedded datastore's engine.
@@ -72,6 +74,9 @@ let package = Package(
         // host's root, cgroups, container log files, and the image store with its built-in catalog.
         .target(name: "SwiftletRuntime", dependencies: ["SwiftletMachinery", "SwiftletSpawn"]),
 
+        // Blocking work moved off Swift concurrency's cooperative threads, onto Dispatch's.
+        .target(name: "SwiftletOffload"),
+
         // posix_spawn and waitpid for the runtime, the pod network and the shim. Glibc only.
         .target(name: "SwiftletSpawn"),
 
@@ -83,6 +88,24 @@ let package = Package(
         .target(name: "SwiftletPodNetwork", dependencies: ["SwiftletSpawn"]),
         // The system zlib, for the SPDY header blocks of `kubectl port-forward`.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The system libzstd (Debian's libzstd-dev), for zstd-compressed image layers.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+
+        // Container images, as containerd's image service: a content-addressed blob store, image
+        // records, one unpacked snapshot per layer, hostile-proof layer extraction, the OCI
+        // distribution client with registries.yaml and pull secrets, airgap archives, and the
+        // built-in images assembled offline.
+        .target(name: "SwiftletImages", dependencies: [
+            "SwiftletSpawn", "SwiftletOffload", "CZlib", "CZstd",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
 
         // The programs behind the built-in images kiamol/ch02-whoami and kiamol/ch05-pi. Glibc only.
         .target(name: "SwiftletSampleApps"),
@@ -103,21 +126,21 @@ let package = Package(
         // The node agent (a kubelet): registers the node, runs its pods' containers, probes, restarts, status.
         .target(name: "SwiftletNodeAgent", dependencies: [
             "SwiftletClient", "SwiftletAPIServer", "SwiftletAPI", "SwiftletMachinery", "SwiftletRuntime", "SwiftletPodNetwork",
-            "SwiftletProxy", "SwiftletDNS", "SwiftletSpawn",
+            "SwiftletProxy", "SwiftletDNS", "SwiftletSpawn", "SwiftletOffload", "SwiftletImages",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
-        // The one binary: `swiftlet server`, and later `agent`, `bench`, `cleanup`.
+        // The one binary: `swiftlet server`, `agent`, `images`, `cleanup`, `bench`.
         .executableTarget(name: "swiftlet", dependencies: [
             "SwiftletMachinery", "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
             "SwiftletControllers", "SwiftletScheduler", "SwiftletSimulation",
-            "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork",
+            "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletImages", "SwiftletOffload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
-        // What several test targets share: the trait for tests that block their thread.
+        // What several test targets share: the trait for tests that block their thread, and one polling helper.
         .target(name: "SwiftletTestSupport"),
 
         .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
@@ -140,10 +163,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "SwiftletImagesTests", dependencies: [
+            "SwiftletImages", "SwiftletTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletTestSupport", "SwiftletSampleApps"]),
         .testTarget(name: "SwiftletNodeAgentTests", dependencies: [
             "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletClient", "SwiftletAPIServer",
-            "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI",
+            "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletImages", "SwiftletTestSupport",
         ]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
             "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage",

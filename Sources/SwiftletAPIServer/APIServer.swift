@@ -43,12 +43,16 @@ public final class APIServer: Sendable {
             guard let ns = namespaceCache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) else { return .missing }
             return ns.object()[path: "metadata", "deletionTimestamp"] == nil ? .active : .terminating
         }
+        let serviceAccountCache = caches["serviceaccounts"]!
+        let serviceAccount: @Sendable (String, String) -> JSONValue? = { namespace, name in
+            serviceAccountCache.get(Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
+        }
         var storages: [String: ResourceStorage] = [:]
         for info in Resources.all {
             let strategy: any ResourceStrategy
             switch info.qualifiedResource {
             case "services": strategy = ServiceStrategy()
-            case "pods": strategy = PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds)
+            case "pods": strategy = PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount)
             case "namespaces": strategy = NamespaceStrategy()
             default: strategy = DefaultStrategy()
             }

@@ -3,6 +3,7 @@ import Synchronization
 import SwiftletAPI
 import SwiftletAPIServer
 import SwiftletClient
+import SwiftletImages
 import SwiftletMachinery
 import SwiftletPodNetwork
 import SwiftletRuntime
@@ -24,12 +25,14 @@ public final class NodeAgent: Sendable {
     let configMaps: SharedInformer
     let secrets: SharedInformer
     let queue: WorkQueue<ObjectKey>
-    let runtime: ContainerRuntime
-    let images: ImageStore
+    let runtime: any ContainerRuntimeService
+    let images: any ImageService
+    let imagePulls: ImagePullManager
     let events: EventRecorder
     let registration: NodeRegistration
-    /// Created once the node has its pod CIDR.
-    let network = Mutex<PodNetwork?>(nil)
+    /// Made once the node has its pod CIDR.
+    let network = Mutex<(any PodNetworkService)?>(nil)
+    private let makeNetwork: @Sendable (String) -> any PodNetworkService
     /// What runs, by pod uid.
     let records = Mutex<[String: PodRecord]>([:])
     let allocatable: JSONValue
@@ -39,8 +42,23 @@ public final class NodeAgent: Sendable {
 
     public static let runtimeVersion = "runc://1.1"
 
-    public init(config: NodeAgentConfig, client: APIClient, informers: SharedInformerFactory,
-                clock: any Clock = SystemClock(), log: @escaping LogSink = ClientLog.standardError) {
+    /// An agent on this machine: runc containers, the node's bridge, its image store.
+    public convenience init(config: NodeAgentConfig, client: APIClient, informers: SharedInformerFactory,
+                            clock: any Clock = SystemClock(), log: @escaping LogSink = ClientLog.standardError) throws(ImageError) {
+        let runtime = ContainerRuntime(stateDirectory: config.dataDirectory + "/containers",
+                                       runcRoot: config.runDirectory + "/runc",
+                                       shimPath: config.programDirectory + "/swiftlet-shim", runcPath: config.runcPath)
+        let images = try NodeImages(config: config, log: log)
+        self.init(config: config, client: client, informers: informers, clock: clock, log: log,
+                  runtime: runtime, images: images) { podCIDR in
+            PodNetwork(config: Self.networkConfig(bridgeName: config.bridgeName, podCIDR: podCIDR, dataDirectory: config.dataDirectory))
+        }
+    }
+
+    /// An agent on the given runtime, image service and pod network (made once the node has its pod CIDR).
+    init(config: NodeAgentConfig, client: APIClient, informers: SharedInformerFactory, clock: any Clock, log: @escaping LogSink,
+         runtime: any ContainerRuntimeService, images: any ImageService,
+         makeNetwork: @escaping @Sendable (String) -> any PodNetworkService) {
         self.config = config
         self.client = client
         self.clock = clock
@@ -48,20 +66,22 @@ public final class NodeAgent: Sendable {
         self.pods = informers.informer(for: Resources.pods)
         self.configMaps = informers.informer(for: Resources.configmaps)
         self.secrets = informers.informer(for: Resources.secrets)
-        self.queue = WorkQueue(clock: clock, backoff: ItemBackoff(base: .milliseconds(200), max: .seconds(30)))
-        self.runtime = ContainerRuntime(stateDirectory: config.dataDirectory + "/containers",
-                                        runcRoot: config.runDirectory + "/runc",
-                                        shimPath: config.programDirectory + "/swiftlet-shim", runcPath: config.runcPath)
-        self.images = ImageStore(directory: config.dataDirectory + "/images",
-                                 builtIn: BuiltInImages(programDirectory: config.programDirectory))
-        self.events = EventRecorder(client: client, component: "kubelet", host: config.nodeName, clock: clock, log: log)
+        let queue = WorkQueue<ObjectKey>(clock: clock, backoff: ItemBackoff(base: .milliseconds(200), max: .seconds(30)))
+        self.queue = queue
+        self.runtime = runtime
+        self.images = images
+        self.makeNetwork = makeNetwork
+        let events = EventRecorder(client: client, component: "kubelet", host: config.nodeName, clock: clock, log: log)
+        self.events = events
+        self.imagePulls = ImagePullManager(images: images, events: events, clock: clock) { key, delay in
+            if delay > .zero { queue.addAfter(key, delay) } else { queue.add(key) }
+        }
         self.registration = NodeRegistration(config: config, client: client, clock: clock,
-                                             runtimeVersion: Self.runtimeVersion, log: log)
+                                             runtimeVersion: Self.runtimeVersion, log: log,
+                                             images: { images.nodeStatusImages() })
         self.allocatable = MachineResources.capacity(dataDirectory: config.dataDirectory, maxPods: config.maxPods)
         self.podsDirectory = config.dataDirectory + "/pods"
         self.nodeServices = NodeServices(config: config, client: client, informers: informers, events: events, clock: clock, log: log)
-        let queue = self.queue
-        let events = self.events
         let pods = self.pods
         self.probes = ProbeManager(
             clock: clock,
@@ -77,7 +97,8 @@ public final class NodeAgent: Sendable {
         }
         pods.addEventHandler(EventHandler(
             onAdd: { pod in if let key = mine(pod) { queue.add(key) } },
-            onUpdate: { _, pod in if let key = mine(pod) { queue.add(key) } },
+            // Not for the status the agent itself wrote: a sync follows what the pod asks for.
+            onUpdate: { old, pod in if let key = mine(pod), Self.specChanged(old, pod) { queue.add(key) } },
             onDelete: { pod in if let key = mine(pod) { queue.add(key) } }))
         // A changed ConfigMap or Secret reaches the volumes of the pods that use it.
         let referencing: @Sendable (JSONValue, String) -> Void = { object, kind in
@@ -99,8 +120,7 @@ public final class NodeAgent: Sendable {
         if Task.isCancelled { return }
         NodeAgentCleanup.write(.init(nodeName: config.nodeName, bridgeName: config.bridgeName, podCIDR: podCIDR,
                                      runDirectory: config.runDirectory), dataDirectory: config.dataDirectory)
-        let network = PodNetwork(config: Self.networkConfig(bridgeName: config.bridgeName, podCIDR: podCIDR,
-                                                            dataDirectory: config.dataDirectory))
+        let network = makeNetwork(podCIDR)
         do {
             try network.ensureBridge()
         } catch {
@@ -116,6 +136,11 @@ public final class NodeAgent: Sendable {
             try? await nodeServices.sync()
         }
         adoptRunningContainers()
+        let preloading = Task { [images, registration] in
+            await images.preload()
+            try? await registration.postStatus()
+        }
+        defer { preloading.cancel() }
         let runner = ControllerRunner(name: "node-agent", queue: queue, workers: config.workers, log: log) { key in
             try await self.sync(key)
         }
@@ -124,10 +149,31 @@ public final class NodeAgent: Sendable {
             group.addTask { await self.registration.heartbeat() }
             group.addTask { await self.watchContainerExits() }
             group.addTask { await self.nodeServices.run() }
+            group.addTask { await self.collectImageGarbage() }
         }
         // Stopped: the node's Service rules and DNS go, its pods keep running (a restarted
         // agent adopts them and writes the rules again).
         await nodeServices.shutDown()
+    }
+
+    /// The kubelet's image garbage collection, every five minutes: images no container of
+    /// this node uses go, least recently used first, when the image filesystem fills up.
+    private func collectImageGarbage() async {
+        var failedBefore = false
+        while !Task.isCancelled {
+            let inUse = records.withLock { records in
+                Set(records.values.flatMap { ($0.containers.values.compactMap(\.image)) + $0.initContainers.values.compactMap(\.image) })
+            }
+            if let shortfall = await images.collectGarbage(inUse: inUse) {
+                let node = registration.eventTarget()
+                events.event(node, type: .warning, reason: "FreeDiskSpaceFailed", message: shortfall)
+                if failedBefore { events.event(node, type: .warning, reason: "ImageGCFailed", message: shortfall) }
+                failedBefore = true
+            } else {
+                failedBefore = false
+            }
+            try? await clock.sleep(for: .seconds(300))
+        }
     }
 
     /// Requeues pods whose containers have exited, by looking at the runtime's exit records:
@@ -153,6 +199,18 @@ public final class NodeAgent: Sendable {
                          netnsPrefix: bridgeName + "-")
     }
 
+    /// Whether an update changed more than the pod's status (and the metadata every write changes).
+    static func specChanged(_ old: JSONValue, _ new: JSONValue) -> Bool {
+        func essence(_ pod: JSONValue) -> JSONValue {
+            var pod = pod
+            pod["status"] = nil
+            pod[path: "metadata", "resourceVersion"] = nil
+            pod[path: "metadata", "managedFields"] = nil
+            return pod
+        }
+        return essence(old) != essence(new)
+    }
+
     static func uses(_ pod: JSONValue, kind: String, name: String) -> Bool {
         let field = kind == "configmap" ? "configMap" : "secret"
         let nameField = kind == "configmap" ? "name" : "secretName"
@@ -165,7 +223,7 @@ public final class NodeAgent: Sendable {
         return false
     }
 
-    static func execProbe(runtime: ContainerRuntime, id: String, command: [String], timeout: Duration) async -> NetworkProbes.Outcome {
+    static func execProbe(runtime: any ContainerRuntimeService, id: String, command: [String], timeout: Duration) async -> NetworkProbes.Outcome {
         let process: ExecProcess
         do {
             process = try runtime.exec(id: id, command: command, tty: false, environment: [])

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletImages
 
 /// How a node agent runs: which node it is and where it keeps its pods' files.
 public struct NodeAgentConfig: Sendable {
@@ -24,6 +25,14 @@ public struct NodeAgentConfig: Sendable {
     public var runcPath: String = "runc"
     /// How many pods are synced at once.
     public var workers: Int = 8
+    /// The node's image store (blobs, snapshots, records).
+    public var imageStoreDirectory: String
+    /// Where airgap image archives are imported from at start (k3s's `agent/images`).
+    public var airgapImagesDirectory: String
+    /// Mirrors and registry credentials, from registries.yaml.
+    public var registries = RegistriesConfig()
+    /// Where `Localhost` seccomp profiles are found (the kubelet's `<root-dir>/seccomp`).
+    public var seccompProfileDirectory: String
 
     public init(nodeName: String, dataDirectory: String, runDirectory: String, programDirectory: String,
                 podCIDR: String?, bridgeName: String, nodeIP: String) {
@@ -34,7 +43,21 @@ public struct NodeAgentConfig: Sendable {
         self.podCIDR = podCIDR
         self.bridgeName = bridgeName
         self.nodeIP = nodeIP
+        imageStoreDirectory = dataDirectory + "/image-store"
+        airgapImagesDirectory = dataDirectory + "/images"
+        seccompProfileDirectory = dataDirectory + "/seccomp"
     }
+
+    /// Images, airgap archives, registries.yaml and seccomp profiles under `directory`: the
+    /// data dir `swiftlet server` or `swiftlet agent` was given, where `swiftlet images` finds them too.
+    public mutating func placeImageFiles(in directory: String) throws(ImageError) {
+        imageStoreDirectory = Self.imageStoreDirectory(dataDirectory: directory)
+        airgapImagesDirectory = directory + "/images"
+        seccompProfileDirectory = directory + "/seccomp"
+        registries = try RegistriesConfig.load(path: directory + "/registries.yaml")
+    }
+
+    public static func imageStoreDirectory(dataDirectory: String) -> String { dataDirectory + "/image-store" }
 }
 
 extension NodeAgentConfig {

@@ -12,6 +12,16 @@ public struct PodSandboxNetwork: Sendable, Equatable {
 
     /// The name of the veth inside the pod, as Kubernetes network plugins call it.
     public static let podInterface = "eth0"
+
+    public init(podID: String, netnsName: String, netnsPath: String, ip: String, prefixLength: Int, gateway: String, hostVeth: String) {
+        self.podID = podID
+        self.netnsName = netnsName
+        self.netnsPath = netnsPath
+        self.ip = ip
+        self.prefixLength = prefixLength
+        self.gateway = gateway
+        self.hostVeth = hostVeth
+    }
 }
 
 /// The names a pod's network gets, derived from its id alone so that they can be found again after a restart.

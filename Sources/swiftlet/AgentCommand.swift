@@ -45,9 +45,12 @@ struct AgentCommand: AsyncParsableCommand {
         let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM, token: token)
         let client = APIClient(transport: transport)
         let name = nodeName ?? NodeAgentConfig.machineHostName()
-        let config = NodeAgentConfig.forNode(name, dataDirectory: dataDir ?? "/var/lib/swiftlet/agent-\(name)",
-                                             podCIDR: podCidr, bridgeName: bridge, nodeIP: nodeIp ?? hostAddresses().first)
-        let agent = NodeAgent(config: config, client: client, informers: SharedInformerFactory(client: client))
+        let directory = dataDir ?? "/var/lib/swiftlet/agent-\(name)"
+        var config = NodeAgentConfig.forNode(name, dataDirectory: directory, podCIDR: podCidr, bridgeName: bridge,
+                                             nodeIP: nodeIp ?? hostAddresses().first)
+        try config.placeImageFiles(in: directory)
+        try ServerCommand.requireShim(config, command: "agent")
+        let agent = try NodeAgent(config: config, client: client, informers: SharedInformerFactory(client: client))
         // The API server dials the node's address, and shows the join token it handed out.
         let streaming = try await agent.serveStreaming(host: "0.0.0.0", port: streamingPort, token: token)
         print("swiftlet agent: node \(name) joining \(server), streaming on port \(streaming.port)")

@@ -55,6 +55,7 @@ struct ServerCommand: AsyncParsableCommand {
         let dataDir = self.dataDir ?? Self.defaultDataDir()
         try SecureFiles.createDirectory(dataDir, mode: 0o700)
         try SecureFiles.setMode(dataDir, 0o700)
+        let agent = disableAgent ? nil : try agentConfig(dataDir: dataDir)
 
         var config = APIServerConfig()
         config.securePort = port
@@ -111,8 +112,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let serving = Task { try await http.serve(bound) }
         let controlPlane = Task {
-            await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes,
-                                       agent: disableAgent ? nil : agentConfig(dataDir: dataDir))
+            await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes, agent: agent)
         }
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
@@ -125,11 +125,24 @@ struct ServerCommand: AsyncParsableCommand {
         store.close()
     }
 
-    /// This machine's node: its pods and containers under DATA_DIR/agent.
-    func agentConfig(dataDir: String) -> NodeAgentConfig {
+    /// This machine's node: its pods and containers under DATA_DIR/agent, its images,
+    /// registries.yaml and airgap archives in DATA_DIR itself.
+    func agentConfig(dataDir: String) throws -> NodeAgentConfig {
         let name = nodeName ?? NodeAgentConfig.machineHostName()
         let address = bind == "0.0.0.0" || bind == "::" || bind.hasPrefix("127.") ? hostAddresses().first : bind
-        return NodeAgentConfig.forNode(name, dataDirectory: dataDir + "/agent", podCIDR: nil, bridgeName: nil, nodeIP: address)
+        var config = NodeAgentConfig.forNode(name, dataDirectory: dataDir + "/agent", podCIDR: nil, bridgeName: nil, nodeIP: address)
+        try config.placeImageFiles(in: dataDir)
+        try Self.requireShim(config, command: "server", orElse: "or run with --disable-agent")
+        return config
+    }
+
+    /// A node agent runs its containers through swiftlet-shim, installed beside `swiftlet`:
+    /// without it no pod could start, so the command refuses to, and says what to do.
+    static func requireShim(_ config: NodeAgentConfig, command: String, orElse alternative: String = "") throws {
+        let shim = config.programDirectory + "/swiftlet-shim"
+        guard access(shim, X_OK) == 0 else {
+            throw CommandFailure("swiftlet \(command): \(shim) is missing: build every product (`swift build -c release`, or `make build`) so the shim is installed beside swiftlet\(alternative.isEmpty ? "" : ", " + alternative)")
+        }
     }
 
     /// The controllers, the scheduler, simulated nodes and this machine's node agent, as in-process
@@ -157,7 +170,14 @@ struct ServerCommand: AsyncParsableCommand {
         let simulation = simulatedNodes > 0
             ? SimulatedNodes(client: client, informers: informers, count: simulatedNodes, log: ClientLog.standardError)
             : nil
-        let agent = agentConfig.map { NodeAgent(config: $0, client: client, informers: informers) }
+        var agent: NodeAgent?
+        if let agentConfig {
+            do {
+                agent = try NodeAgent(config: agentConfig, client: client, informers: informers)
+            } catch {
+                ClientLog.standardError("swiftlet server: the node agent cannot start: \(error)")
+            }
+        }
         if let agent { server.nodeStreaming.register(nodeName: agent.config.nodeName, agent.streaming) }
         await withDiscardingTaskGroup { group in
             group.addTask { await manager.run() }
@@ -218,4 +238,10 @@ private final class SignalOnce: @unchecked Sendable {
         lock.unlock()
         c?.resume()
     }
+}
+
+/// A command that cannot go on: ArgumentParser prints its one line and exits with 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -53,11 +53,4 @@ import SwiftletMachinery
         #expect(PodFiles.hosts(pod: named, podIP: "10.42.0.9").contains("10.42.0.9\tdb-0.db.shop.svc.cluster.local\tdb-0\n"))
         #expect(PodFiles.hostName(named) == "db-0")
     }
-
-    @Test func imageAccountsAreAddedToTheHostsOwn() {
-        let files = PodFiles.accounts(users: [(name: "nginx", uid: 30101, gid: 30101)])
-        #expect(files.passwd.hasSuffix("nginx:x:30101:30101:nginx:/nonexistent:/usr/sbin/nologin\n"))
-        #expect(files.passwd.contains("root:x:0:0:"))
-        #expect(files.group.hasSuffix("nginx:x:30101:\n"))
-    }
 }

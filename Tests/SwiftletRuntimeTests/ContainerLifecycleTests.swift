@@ -84,18 +84,6 @@ import SwiftletTestSupport
         #expect(!FileManager.default.fileExists(atPath: "/scratch"))
     }
 
-    @Test func imageSymlinksSendLogFilesToTheContainerLog() async throws {
-        let fixture = RuntimeFixture()
-        defer { fixture.cleanUp() }
-        var spec = fixture.spec("links", ["/bin/sh", "-c", "echo served >> /var/log/swiftlet-test/access.log; echo failed >> /var/log/swiftlet-test/error.log"])
-        spec.rootfsSymlinks = ["/var/log/swiftlet-test/access.log": "/dev/stdout", "/var/log/swiftlet-test/error.log": "/dev/stderr"]
-        _ = try fixture.runtime.start(spec)
-        #expect(exitCode(await fixture.runtime.waitForExit(spec.id)) == 0)
-        // Two pipes: their lines may reach the log in either order.
-        #expect(Set(criRecords(spec.logPath).map { "\($0.stream) \($0.text)" }) == ["stdout served", "stderr failed"])
-        #expect(!FileManager.default.fileExists(atPath: "/var/log/swiftlet-test"))
-    }
-
     @Test func writesToAWritableRootStayInTheContainer() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }
@@ -106,25 +94,42 @@ import SwiftletTestSupport
         #expect(!FileManager.default.fileExists(atPath: "/etc/swiftlet-rw-test"))
     }
 
-    @Test func anImagesOwnRootFilesystemCanBeTheLowerLayer() async throws {
+    @Test func theImagesLayersStackWithTheTopmostFirst() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }
-        // A minimal image: busybox and the libraries it loads.
-        let image = fixture.root + "/image"
-        for directory in ["bin", "lib/x86_64-linux-gnu", "lib64", "etc", "proc", "sys", "dev"] {
-            try FileManager.default.createDirectory(atPath: image + "/" + directory, withIntermediateDirectories: true)
-        }
-        for file in ["/bin/busybox", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libresolv.so.2",
-                     "/lib64/ld-linux-x86-64.so.2"] {
-            try FileManager.default.copyItem(atPath: URL(fileURLWithPath: file).resolvingSymlinksInPath().path, toPath: image + file)
-        }
-        var spec = fixture.spec("image", ["/bin/busybox", "sh", "-c", "/bin/busybox ls /bin; echo new > /etc/created"])
-        spec.rootfsLowerDirectory = image
+        // A layer over the base: it replaces one file and hides another with an overlay whiteout.
+        let top = fixture.root + "/top"
+        try FileManager.default.createDirectory(atPath: top + "/etc", withIntermediateDirectories: true)
+        try "from the base\n".write(toFile: fixture.image + "/etc/motd", atomically: true, encoding: .utf8)
+        try "from the base\n".write(toFile: fixture.image + "/etc/hidden", atomically: true, encoding: .utf8)
+        try "from the top\n".write(toFile: top + "/etc/motd", atomically: true, encoding: .utf8)
+        #expect(mknod(top + "/etc/hidden", S_IFCHR, 0) == 0)
+        var spec = fixture.spec("layers", ["/bin/sh", "-c", "cat /etc/motd; ls /etc/hidden 2>/dev/null || echo hidden; echo new > /etc/created"])
+        spec.rootfsLowerDirectories = [top, fixture.image]
         _ = try fixture.runtime.start(spec)
         #expect(exitCode(await fixture.runtime.waitForExit(spec.id)) == 0)
-        #expect(criRecords(spec.logPath).map(\.text) == ["busybox"])
-        // The container's writes went to its upper layer, not into the image.
-        #expect(!FileManager.default.fileExists(atPath: image + "/etc/created"))
+        #expect(criRecords(spec.logPath).filter { $0.stream == "stdout" }.map(\.text) == ["from the top", "hidden"])
+        // The container's writes went to its upper layer, not into the image's layers.
+        #expect(!FileManager.default.fileExists(atPath: top + "/etc/created"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.image + "/etc/created"))
+    }
+
+    @Test func anImageWithMoreLayersThanMountOptionsHoldIsMountedAllTheSame() async throws {
+        let fixture = RuntimeFixture()
+        defer { fixture.cleanUp() }
+        // 100 layers of long paths: far more than the 4 KiB of options mount(2) takes.
+        var lowers: [String] = []
+        for index in 0..<100 {
+            let layer = fixture.root + "/layers/" + String(repeating: "l", count: 40) + String(index)
+            try FileManager.default.createDirectory(atPath: layer + "/data", withIntermediateDirectories: true)
+            try "\(index)\n".write(toFile: layer + "/data/\(index)", atomically: true, encoding: .utf8)
+            lowers.append(layer)
+        }
+        var spec = fixture.spec("many", ["/bin/sh", "-c", "ls /data | wc -l; cat /data/0 /data/99"])
+        spec.rootfsLowerDirectories = lowers.reversed() + [fixture.image]
+        _ = try fixture.runtime.start(spec)
+        #expect(exitCode(await fixture.runtime.waitForExit(spec.id)) == 0)
+        #expect(criRecords(spec.logPath).map { $0.text.trimmingCharacters(in: .whitespaces) } == ["100", "0", "99"])
     }
 
     @Test func aMissingExecutableFailsTheStartWithRuncsMessageAndLeavesNothing() throws {

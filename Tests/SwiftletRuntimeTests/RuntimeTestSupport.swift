@@ -12,13 +12,40 @@ struct RuntimeFixture {
     /// `/swiftlet-test/<name>`: each test's containers live below it.
     let cgroupParent: String
 
+    /// A root filesystem for the test's containers: Debian's static busybox with its applets.
+    let image: String
+
     init(logMaxBytes: Int = 10 * 1024 * 1024) {
         name = "t" + String(UUID().uuidString.prefix(8)).lowercased()
         root = "/run/swiftlet-test/" + name
         cgroupParent = "/swiftlet-test/" + name
+        image = root + "/image"
         runtime = ContainerRuntime(
             stateDirectory: root + "/containers", runcRoot: root + "/runc", shimPath: Self.shimPath,
             runcPath: "/usr/sbin/runc", logMaxBytes: logMaxBytes)
+        Self.makeBusyboxRoot(image)
+    }
+
+    /// bin/busybox and a link per applet, /etc/passwd, and the folders tests use.
+    static func makeBusyboxRoot(_ path: String) {
+        let manager = FileManager.default
+        for directory in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/share", "etc", "tmp", "proc", "sys", "dev"] {
+            try? manager.createDirectory(atPath: path + "/" + directory, withIntermediateDirectories: true)
+        }
+        try? manager.copyItem(atPath: "/bin/busybox", toPath: path + "/bin/busybox")
+        let list = Process()
+        list.executableURL = URL(fileURLWithPath: "/bin/busybox")
+        list.arguments = ["--list-full"]
+        let pipe = Pipe()
+        list.standardOutput = pipe
+        try? list.run()
+        let applets = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        list.waitUntilExit()
+        for applet in applets.split(separator: "\n") where applet != "bin/busybox" {
+            try? manager.createSymbolicLink(atPath: path + "/" + applet, withDestinationPath: "/bin/busybox")
+        }
+        try? "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n".write(toFile: path + "/etc/passwd", atomically: true, encoding: .utf8)
+        try? "root:x:0:\nnogroup:x:65534:\n".write(toFile: path + "/etc/group", atomically: true, encoding: .utf8)
     }
 
     /// Another runtime instance on the same directories, as after an agent restart.
@@ -29,7 +56,8 @@ struct RuntimeFixture {
 
     func spec(_ id: String, _ args: [String]) -> ContainerSpec {
         ContainerSpec(id: name + "-" + id, args: args, env: ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"],
-                      hostname: id, cgroupsPath: cgroupParent + "/pod1/" + id, logPath: root + "/logs/" + id + ".log")
+                      hostname: id, rootfsLowerDirectories: [image], cgroupsPath: cgroupParent + "/pod1/" + id,
+                      logPath: root + "/logs/" + id + ".log")
     }
 
     func cleanUp() {

@@ -7,11 +7,7 @@ import SwiftletTestSupport
     @Test func longLinesAreSplitIntoPartialRecordsAndAnUnterminatedLastLineIsKept() async throws {
         let fixture = RuntimeFixture()
         defer { fixture.cleanUp() }
-        let spec = fixture.spec("partial", ["/usr/bin/python3", "-c", """
-            import sys
-            sys.stdout.write('x' * 40000 + '\\n')
-            sys.stdout.write('no newline at the end')
-            """])
+        let spec = fixture.spec("partial", ["/bin/sh", "-c", "head -c 40000 /dev/zero | tr '\\0' x; echo; printf 'no newline at the end'"])
         _ = try fixture.runtime.start(spec)
         #expect(exitCode(await fixture.runtime.waitForExit(spec.id)) == 0)
         let records = criRecords(spec.logPath)

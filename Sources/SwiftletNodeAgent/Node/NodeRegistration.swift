@@ -17,11 +17,14 @@ final class NodeRegistration: Sendable {
     /// one, else the kubelet's usual port (an in-process agent is reached without it).
     private let streamingPort = Mutex<Int64>(NodeObjects.kubeletPort)
     private let readySince: Date
+    private let images: @Sendable () -> [NodeImage]
 
     static let leaseInterval: Duration = .seconds(10)
     static let statusInterval: Duration = .seconds(60)
 
-    init(config: NodeAgentConfig, client: APIClient, clock: any Clock, runtimeVersion: String, log: @escaping LogSink) {
+    init(config: NodeAgentConfig, client: APIClient, clock: any Clock, runtimeVersion: String, log: @escaping LogSink,
+         images: @escaping @Sendable () -> [NodeImage]) {
+        self.images = images
         self.config = config
         self.client = client
         self.clock = clock
@@ -115,6 +118,13 @@ final class NodeRegistration: Sendable {
         return node
     }
 
+    /// The Node as events name it.
+    func eventTarget() -> JSONValue {
+        var metadata: JSONValue = ["name": .string(config.nodeName)]
+        if let uid = nodeUID.withLock({ $0 }) { metadata["uid"] = .string(uid) }
+        return ["apiVersion": "v1", "kind": "Node", "metadata": metadata]
+    }
+
     private func status() -> JSONValue {
         let resources = MachineResources.capacity(dataDirectory: config.dataDirectory, maxPods: config.maxPods)
         return [
@@ -125,6 +135,9 @@ final class NodeRegistration: Sendable {
             "daemonEndpoints": ["kubeletEndpoint": ["Port": .int(streamingPort.withLock { $0 })]],
             "nodeInfo": NodeObjects.nodeInfo(machineID: NodeObjects.machineID(config.nodeName),
                                              containerRuntimeVersion: runtimeVersion),
+            "images": .array(images().map { image in
+                ["names": .array(image.names.map { .string($0) }), "sizeBytes": .int(image.sizeBytes)]
+            }),
         ]
     }
 }

@@ -4,9 +4,12 @@ import SwiftletMachinery
 /// A container's environment and command line as the kubelet builds them: envFrom, then env
 /// (later entries win), with `$(VAR)` references expanded.
 struct ContainerEnvironment {
-    /// Why a container's configuration could not be made: the CreateContainerConfigError message.
+    /// Why a container's configuration could not be made: the waiting reason (the kubelet's
+    /// CreateContainerConfigError for what it checks itself, CreateContainerError for what the
+    /// runtime refuses) and message.
     struct ConfigError: Error, CustomStringConvertible {
         let description: String
+        var reason = "CreateContainerConfigError"
     }
 
     let pod: JSONValue

@@ -12,8 +12,6 @@ struct PodDirectory: Sendable {
     var etcHosts: String { path + "/etc-hosts" }
     var etcHostname: String { path + "/etc-hostname" }
     var resolvConf: String { path + "/resolv.conf" }
-    var passwd: String { path + "/passwd" }
-    var group: String { path + "/group" }
 
     /// One log file per run: `logs/<container>/<restart count>.log`, as the kubelet names them.
     func logFile(container: String, attempt: Int) -> String { "\(path)/logs/\(container)/\(attempt).log" }

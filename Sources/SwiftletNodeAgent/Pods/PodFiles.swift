@@ -100,18 +100,4 @@ enum PodFiles {
         if !options.isEmpty { text += "options \(options.joined(separator: " "))\n" }
         return text
     }
-
-    /// The host's account files with the image's accounts added, for images that expect users
-    /// the host lacks (nginx's `user nginx;`).
-    static func accounts(users: [(name: String, uid: UInt32, gid: UInt32)]) -> (passwd: String, group: String) {
-        var passwd = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? "root:x:0:0:root:/root:/bin/sh\n"
-        var group = (try? String(contentsOfFile: "/etc/group", encoding: .utf8)) ?? "root:x:0:\n"
-        if !passwd.hasSuffix("\n") { passwd += "\n" }
-        if !group.hasSuffix("\n") { group += "\n" }
-        for user in users {
-            passwd += "\(user.name):x:\(user.uid):\(user.gid):\(user.name):/nonexistent:/usr/sbin/nologin\n"
-            group += "\(user.name):x:\(user.gid):\n"
-        }
-        return (passwd, group)
-    }
 }

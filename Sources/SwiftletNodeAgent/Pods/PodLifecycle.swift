@@ -1,6 +1,7 @@
 import Foundation
 import SwiftletMachinery
 import SwiftletClient
+import SwiftletOffload
 import SwiftletRuntime
 
 extension NodeAgent {
@@ -38,6 +39,7 @@ extension NodeAgent {
         }
         if let failure { log("node agent: releasing the network of pod \(record.key) failed: \(failure)") }
         records.withLock { _ = $0.removeValue(forKey: record.uid) }
+        imagePulls.forget(podUID: record.uid)
     }
 
     /// Stops a running container as the kubelet's killContainer does: its preStop hook first, within the grace

@@ -64,7 +64,6 @@ struct ContainerRecord: Sendable {
     /// How the container ended for good, when the restart policy does not start it again.
     var terminated: Termination?
     var backoff = RestartBackoff()
-    var imageBackoff = RestartBackoff()
     /// When, on the agent's clock, a back-off ends.
     var notBefore: Duration?
     /// Set when the liveness probe has asked for a restart of the current run.

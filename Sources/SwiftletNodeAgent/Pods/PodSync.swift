@@ -2,7 +2,9 @@ import Foundation
 import Dispatch
 import SwiftletAPI
 import SwiftletClient
+import SwiftletImages
 import SwiftletMachinery
+import SwiftletOffload
 import SwiftletPodNetwork
 import SwiftletRuntime
 
@@ -87,7 +89,8 @@ extension NodeAgent {
             nodeName: config.nodeName, pod: pod, uid: record.uid, directory: directory,
             netnsPath: record.sandbox?.netnsPath, volumePaths: record.volumePaths,
             environment: ContainerEnvironment(pod: pod, hostIP: config.nodeIP, podIP: podIP, allocatable: allocatable,
-                                              lookup: lookup))
+                                              lookup: lookup),
+            seccompProfileDirectory: config.seccompProfileDirectory)
         for container in pod[path: "spec", "initContainers"]?.arrayValue ?? [] {
             let name = container["name"]?.stringValue ?? ""
             var c = record.initContainers[name] ?? ContainerRecord(name: name)
@@ -181,31 +184,16 @@ extension NodeAgent {
 
     private func start(_ c: inout ContainerRecord, spec: JSONValue, pod: JSONValue, key: ObjectKey,
                        launcher: ContainerLauncher, isInit: Bool) async {
-        let imageName = spec["image"]?.stringValue ?? ""
-        let image: ImageConfig
-        switch images.resolve(imageName) {
-        case .success(let resolved):
-            image = resolved
-            c.imageBackoff = RestartBackoff()
-        case .failure(let error):
-            // ErrImagePull when a pull fails, then ImagePullBackOff until the back-off ends.
-            if c.waiting?.reason == "ErrImagePull" {
-                let delay = max(c.imageBackoff.delay(lastRun: .zero), RestartBackoff.initial)
-                c.waiting = ("ImagePullBackOff", "Back-off pulling image \"\(imageName)\": ErrImagePull: \(error.message)")
-                events.event(pod, type: .normal, reason: "BackOff", message: "Back-off pulling image \"\(imageName)\"")
-                events.event(pod, type: .warning, reason: "Failed", message: "Error: ImagePullBackOff")
-                c.notBefore = clock.elapsed + delay
-                queue.addAfter(key, delay)
-            } else {
-                c.waiting = ("ErrImagePull", error.message)
-                events.event(pod, type: .warning, reason: "Failed", message: "Failed to pull image \"\(imageName)\": \(error.message)")
-                events.event(pod, type: .warning, reason: "Failed", message: "Error: ErrImagePull")
-                queue.addAfter(key, .seconds(1))
-            }
+        let image: ResolvedImage
+        switch imagePulls.ensureImage(pod: pod, key: key, container: spec, credentials: { [self] in pullCredentials(pod: pod, for: $0) }) {
+        case .ready(let ready):
+            image = ready
+        case .waiting(let reason, let message):
+            c.waiting = (reason, message)
             return
         }
-        c.image = image.reference
-        c.imageID = image.id
+        c.image = image.name
+        c.imageID = image.imageID
         let attempt = c.everStarted ? c.restartCount + 1 : 0
         let containerSpec: ContainerSpec
         do {
@@ -214,27 +202,25 @@ extension NodeAgent {
             if c.waiting?.message != error.description {
                 events.event(pod, type: .warning, reason: "Failed", message: "Error: \(error.description)")
             }
-            c.waiting = ("CreateContainerConfigError", error.description)
+            c.waiting = (error.reason, error.description)
             c.notBefore = clock.elapsed + .seconds(2)
             queue.addAfter(key, .seconds(2))
             return
         }
-        if !image.users.isEmpty {
-            let accounts = PodFiles.accounts(users: image.users.map { ($0.name, $0.uid, $0.gid) })
-            try? launcher.directory.write(accounts.passwd, to: launcher.directory.passwd)
-            try? launcher.directory.write(accounts.group, to: launcher.directory.group)
-        }
         try? launcher.directory.write("", to: launcher.directory.terminationLog(container: c.name, attempt: attempt))
         launcher.directory.pruneRuns(container: c.name, keepFrom: attempt - 1)
-        events.event(pod, type: .normal, reason: "Pulled", message: "Container image \"\(imageName)\" already present on machine")
         c.everStarted = true
         c.restartCount = attempt
         c.waiting = nil
         c.notBefore = nil
         do {
-            let state = try await Offload.run { [runtime] in
-                Result { () throws(RuntimeError) in try runtime.start(containerSpec) }
-            }.get()
+            let state = try await Offload.run { [runtime, images] () throws(RuntimeError) in
+                // Held while the root is mounted, so no image garbage collection removes its layers meanwhile.
+                let hold = images.holdContent()
+                defer { hold?.release() }
+                return try runtime.start(containerSpec)
+            }
+            images.markUsed(image)
             c.runtimeID = containerSpec.id
             if case .running(_, let startedAt) = state { c.startedAt = startedAt } else { c.startedAt = clock.now }
             events.event(pod, type: .normal, reason: "Created", message: "Created container: \(c.name)")
@@ -276,6 +262,39 @@ extension NodeAgent {
         { [configMaps, secrets] kind, namespace, name in
             (kind == "secret" ? secrets : configMaps).get(namespace: namespace, name: name)
         }
+    }
+
+    /// The pod's image pull secrets matched to an image, as the kubelet's keyring matches them.
+    /// Secrets that cannot be found are reported, and the pull goes on without them.
+    func pullCredentials(pod: JSONValue, for reference: ImageReference) -> [RegistryCredential] {
+        let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
+        var keyring = DockerKeyring()
+        var missing: [String] = []
+        for entry in pod[path: "spec", "imagePullSecrets"]?.arrayValue ?? [] {
+            guard let name = entry["name"]?.stringValue, !name.isEmpty else { continue }
+            guard let secret = secrets.get(namespace: namespace, name: name) else {
+                missing.append(name)
+                continue
+            }
+            let data = secret["data"]?.objectValue ?? JSONObject()
+            switch secret["type"]?.stringValue {
+            case "kubernetes.io/dockerconfigjson":
+                if let encoded = data[".dockerconfigjson"]?.stringValue, let bytes = Data(base64Encoded: encoded) {
+                    keyring.add(dockerConfigJSON: Array(bytes))
+                }
+            case "kubernetes.io/dockercfg":
+                if let encoded = data[".dockercfg"]?.stringValue, let bytes = Data(base64Encoded: encoded) {
+                    keyring.add(dockerConfigJSON: Array(bytes), legacy: true)
+                }
+            default:
+                break
+            }
+        }
+        if !missing.isEmpty {
+            events.event(pod, type: .warning, reason: "FailedToRetrieveImagePullSecret",
+                         message: "Unable to retrieve some image pull secrets (\(missing.joined(separator: ", "))); attempting to pull the image may not succeed.")
+        }
+        return keyring.credentials(for: reference)
     }
 
     /// Writes the pod's status when it differs from what was last written.

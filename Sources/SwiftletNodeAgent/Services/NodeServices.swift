@@ -4,6 +4,7 @@ import SwiftletClient
 import SwiftletDNS
 import SwiftletMachinery
 import SwiftletProxy
+import SwiftletOffload
 
 /// Services on this node: the proxy's nft table (kube-proxy) and the node's cluster DNS server
 /// (CoreDNS, node-local), both rebuilt from the Service and EndpointSlice caches.

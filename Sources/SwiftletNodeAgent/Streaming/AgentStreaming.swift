@@ -4,6 +4,7 @@ import SwiftletAPIServer
 import SwiftletMachinery
 import SwiftletRuntime
 import SwiftletSpawn
+import SwiftletOffload
 
 /// The node side of `kubectl logs`, `exec` and `attach` (the kubelet's streaming server):
 /// reads the containers' log files and runs commands in them with `runc exec`.

@@ -50,7 +50,7 @@ public final class ContainerRuntime: Sendable {
             throw RuntimeError(.system, "cannot create \(bundle.directory): \(LinuxCalls.errorText())")
         }
         do throws(RuntimeError) {
-            try OverlayRootFilesystem.mount(lower: spec.rootfsLowerDirectory, bundle: bundle, symlinks: spec.rootfsSymlinks)
+            try OverlayRootFilesystem.mount(lowers: spec.rootfsLowerDirectories, bundle: bundle)
             try write(JSONWriter.write(OCIConfiguration.make(spec)), to: bundle.config)
             let logDirectory = (spec.logPath as NSString).deletingLastPathComponent
             try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -151,11 +151,11 @@ public final class ContainerRuntime: Sendable {
 
     // MARK: - Stop and remove
 
-    /// SIGTERM, then SIGKILL once `gracePeriod` has passed; returns when the container has
-    /// exited (and its exit is recorded).
+    /// The image's stop signal (SIGTERM unless it names another), then SIGKILL once
+    /// `gracePeriod` has passed; returns when the container has exited (and its exit is recorded).
     public func stop(id: String, gracePeriod: Duration) async {
         guard state(id: id).isRunning, let started = bundle(id).readStarted() else { return }
-        started.container.signal(SIGTERM)
+        started.container.signal(stopSignal(of: bundle(id)) ?? SIGTERM)
         if await waitUntilNotRunning(id, timeout: gracePeriod) { return }
         started.container.signal(SIGKILL)
         _ = await waitUntilNotRunning(id, timeout: .seconds(30))
@@ -209,8 +209,16 @@ public final class ContainerRuntime: Sendable {
     private func bundle(_ id: String) -> ContainerBundle { ContainerBundle(directory: stateDirectory + "/" + id) }
 
     private func cgroupsPath(of bundle: ContainerBundle) -> String? {
-        guard let bytes = LinuxCalls.readFile(bundle.config), let config = try? JSONParser.parse(bytes).value else { return nil }
-        return config[path: "linux", "cgroupsPath"]?.stringValue
+        config(of: bundle)?[path: "linux", "cgroupsPath"]?.stringValue
+    }
+
+    private func stopSignal(of bundle: ContainerBundle) -> Int32? {
+        config(of: bundle)?[path: "annotations", OCIConfiguration.stopSignalAnnotation]?.stringValue.flatMap { Int32($0) }
+    }
+
+    private func config(of bundle: ContainerBundle) -> JSONValue? {
+        guard let bytes = LinuxCalls.readFile(bundle.config) else { return nil }
+        return try? JSONParser.parse(bytes).value
     }
 
     /// Polls until the container is no longer running; false if `timeout` passed first.
@@ -262,9 +270,9 @@ public final class ContainerRuntime: Sendable {
             throw RuntimeError(.invalidSpec, "cgroupsPath must be absolute: \"\(spec.cgroupsPath)\"")
         }
         guard spec.logPath.hasPrefix("/") else { throw RuntimeError(.invalidSpec, "logPath must be absolute: \"\(spec.logPath)\"") }
-        // The overlay's mount options are comma-separated.
-        guard !spec.rootfsLowerDirectory.contains(","), !spec.rootfsLowerDirectory.contains(":") else {
-            throw RuntimeError(.invalidSpec, "unsupported root filesystem path \"\(spec.rootfsLowerDirectory)\"")
+        // The overlay's mount options are comma-separated, its lower directories colon-separated.
+        for lower in spec.rootfsLowerDirectories where lower.contains(",") || lower.contains(":") || !lower.hasPrefix("/") {
+            throw RuntimeError(.invalidSpec, "unsupported root filesystem path \"\(lower)\"")
         }
     }
 

@@ -1,3 +1,5 @@
+import SwiftletMachinery
+
 /// Everything needed to run one container, as the node agent resolves it from the pod spec and
 /// the image. Paths on the host (`logPath`, mount sources) are prepared by the agent.
 public struct ContainerSpec: Sendable, Equatable {
@@ -13,12 +15,10 @@ public struct ContainerSpec: Sendable, Equatable {
     public var gid: UInt32
     public var additionalGids: [UInt32]
     public var hostname: String
-    /// The read-only lower layer of the container's overlay root (`ImageConfig.rootfs`): the
-    /// host's `/` for the built-in images. The writable upper layer is in the bundle.
-    public var rootfsLowerDirectory: String
+    /// The image's layer snapshots, topmost first: the read-only lower directories of the
+    /// container's overlay root. The writable upper layer is in the bundle.
+    public var rootfsLowerDirectories: [String]
     public var readOnlyRootFilesystem: Bool
-    /// Symbolic links made in the writable layer over the lower one (`ImageConfig.symlinks`).
-    public var rootfsSymlinks: [String: String] = [:]
     /// Mounted after the standard ones (/proc, /dev, /sys...), in this order. /etc/hosts,
     /// /etc/resolv.conf and /etc/hostname come here as read-only binds, and /tmp as a tmpfs when
     /// the agent wants one.
@@ -40,13 +40,23 @@ public struct ContainerSpec: Sendable, Equatable {
     public var capabilitiesAdd: [String]
     public var capabilitiesDrop: [String]
     public var privileged: Bool
+    /// no_new_privs: set for `allowPrivilegeEscalation: false`.
+    public var noNewPrivileges = false
+    public var seccomp = Seccomp.unconfined
+    /// Run in the host's PID or IPC namespace (`hostPID`, `hostIPC`).
+    public var hostPID = false
+    public var hostIPC = false
+    /// `procMount: Unmasked`: /proc without the masked and read-only paths.
+    public var unmaskedProc = false
+    /// What `stop` sends first: the image's `StopSignal`, SIGTERM by default.
+    public var stopSignal: Int32 = 15
     /// The CRI log file the shim writes; its directory is created if missing.
     public var logPath: String
 
     public init(
         id: String, args: [String], env: [String] = [], workingDirectory: String = "/",
         uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32] = [], hostname: String = "",
-        rootfsLowerDirectory: String = "/", readOnlyRootFilesystem: Bool = false, mounts: [ContainerMount] = [],
+        rootfsLowerDirectories: [String], readOnlyRootFilesystem: Bool = false, mounts: [ContainerMount] = [],
         networkNamespacePath: String? = nil, cgroupsPath: String, memoryLimitBytes: Int64? = nil,
         cpuQuota: Int64? = nil, cpuPeriod: UInt64? = nil, cpuShares: UInt64? = nil, pidsLimit: Int64? = nil,
         capabilitiesAdd: [String] = [], capabilitiesDrop: [String] = [], privileged: Bool = false, logPath: String
@@ -59,7 +69,7 @@ public struct ContainerSpec: Sendable, Equatable {
         self.gid = gid
         self.additionalGids = additionalGids
         self.hostname = hostname
-        self.rootfsLowerDirectory = rootfsLowerDirectory
+        self.rootfsLowerDirectories = rootfsLowerDirectories
         self.readOnlyRootFilesystem = readOnlyRootFilesystem
         self.mounts = mounts
         self.networkNamespacePath = networkNamespacePath
@@ -100,4 +110,13 @@ public struct ContainerMount: Sendable, Equatable {
     public static func tmpfs(at destination: String, options: [String] = ["nosuid", "nodev", "mode=1777"]) -> ContainerMount {
         ContainerMount(destination: destination, source: "tmpfs", type: "tmpfs", options: options)
     }
+}
+
+/// The seccomp filter a container runs under.
+public enum Seccomp: Sendable, Equatable {
+    case unconfined
+    /// containerd's default profile (`RuntimeDefault`), adjusted to the container's capabilities.
+    case runtimeDefault
+    /// An OCI `LinuxSeccomp` object read from a `Localhost` profile file.
+    case profile(JSONValue)
 }

@@ -1,14 +1,15 @@
 import SwiftletMachinery
 
 /// The OCI runtime config (config.json) for a container, as containerd's CRI plugin builds it
-/// for a Kubernetes container: Docker's standard mounts, masked paths and capabilities,
-/// pid/ipc/uts/mount namespaces of its own and the pod's network namespace (or, on the host
-/// network, the host's network and UTS namespaces).
+/// for a Kubernetes container: Docker's standard mounts, the kubelet's masked and read-only
+/// /proc paths, containerd's default capabilities and (for RuntimeDefault) seccomp profile,
+/// pid/ipc/uts/mount namespaces of its own and the pod's network namespace (or the host's, for
+/// hostNetwork, hostPID and hostIPC). A privileged container gets every capability the agent
+/// itself holds, the host's devices, writable /sys and no seccomp filter.
 enum OCIConfiguration {
     static func make(_ spec: ContainerSpec) -> JSONValue {
-        let capabilities = JSONValue.array(
-            Capabilities.effective(add: spec.capabilitiesAdd, drop: spec.capabilitiesDrop, privileged: spec.privileged)
-                .map { .string($0) })
+        let names = Capabilities.effective(add: spec.capabilitiesAdd, drop: spec.capabilitiesDrop, privileged: spec.privileged)
+        let capabilities = JSONValue.array(names.map { .string($0) })
         let process: JSONValue = [
             "terminal": false,
             "user": [
@@ -19,9 +20,11 @@ enum OCIConfiguration {
             "env": .array(spec.env.map { .string($0) }),
             "cwd": .string(spec.workingDirectory.isEmpty ? "/" : spec.workingDirectory),
             "capabilities": ["bounding": capabilities, "effective": capabilities, "permitted": capabilities],
-            "noNewPrivileges": .bool(!spec.privileged),
+            "noNewPrivileges": .bool(spec.noNewPrivileges),
         ]
-        var namespaces: [JSONValue] = [["type": "pid"], ["type": "ipc"], ["type": "mount"]]
+        var namespaces: [JSONValue] = [["type": "mount"]]
+        if !spec.hostPID { namespaces.append(["type": "pid"]) }
+        if !spec.hostIPC { namespaces.append(["type": "ipc"]) }
         if !spec.hostNetwork {
             var network: JSONValue = ["type": "network"]
             if let path = spec.networkNamespacePath { network["path"] = .string(path) }
@@ -32,9 +35,18 @@ enum OCIConfiguration {
             "cgroupsPath": .string(spec.cgroupsPath),
             "resources": resources(spec),
         ]
-        if !spec.privileged {
+        if !spec.privileged && !spec.unmaskedProc {
             linux["maskedPaths"] = .array(maskedPaths.map { .string($0) })
             linux["readonlyPaths"] = .array(readonlyPaths.map { .string($0) })
+        }
+        if spec.privileged {
+            linux["devices"] = .array(HostDevices.list())
+        } else {
+            switch spec.seccomp {
+            case .unconfined: break
+            case .runtimeDefault: linux["seccomp"] = DefaultSeccompProfile.make(capabilities: names)
+            case .profile(let profile): linux["seccomp"] = profile
+            }
         }
         var config: JSONValue = [
             "ociVersion": "1.0.2",
@@ -42,17 +54,20 @@ enum OCIConfiguration {
             "root": ["path": "rootfs", "readonly": .bool(spec.readOnlyRootFilesystem)],
             "mounts": .array((standardMounts(privileged: spec.privileged) + spec.mounts).map(json)),
             "linux": linux,
+            "annotations": [stopSignalAnnotation: .string(String(spec.stopSignal))],
         ]
         // runc refuses a host name without a UTS namespace of the container's own.
         if !spec.hostNetwork { config["hostname"] = .string(spec.hostname) }
         return config
     }
 
-    /// Paths Docker hides from containers (they leak host information or allow host changes).
+    /// Where the bundle records the signal `stop` sends first.
+    static let stopSignalAnnotation = "io.swiftlet.stop-signal"
+
+    /// Paths the kubelet has hidden from containers (they leak host information or allow host changes).
     static let maskedPaths = [
-        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-        "/sys/devices/virtual/powercap",
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ]
     static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
