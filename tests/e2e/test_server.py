@@ -10,7 +10,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from conftest import Kubectl, Server, kubectl_binaries
+from conftest import Kubectl, Server, kubectl_binaries, swiftlet_bin
 
 
 def _get(server, path, token=None):
@@ -66,3 +66,19 @@ def test_nothing_acknowledged_is_lost_on_kill_9(workdir):
             assert same["metadata"]["resourceVersion"] == item["metadata"]["resourceVersion"]
     finally:
         server.stop()
+
+
+def test_a_server_installed_without_its_shim_refuses_to_start_and_says_why(workdir):
+    # `swift build --product swiftlet` alone: the binary, nothing beside it.
+    alone = workdir / "alone"
+    alone.mkdir()
+    binary = alone / "swiftlet"
+    os.link(swiftlet_bin(), binary)
+    run = subprocess.run([str(binary), "server", "--data-dir", str(workdir / "alone-data"), "--port", "0"],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, run.stderr
+    assert f"{alone}/swiftlet-shim is missing" in lines[0] and "swift build" in lines[0], lines[0]
+    # Without a node agent the shim is not needed.
+    assert "--disable-agent" in lines[0]
