@@ -4,7 +4,8 @@
 Starts `swiftlet server` (with its node agent, node `bench-node`) on a fresh data dir, watches
 the pods, creates N whoami pods from a small pool of clients and times, per pod, from the
 client's POST to the first watch event that shows it Running with every container running.
-With the pods running it samples the server's RSS and idle CPU and the memory of every
+It waits until the node lists the image (built once at its start), so the latency is from a
+cached image, as Kubernetes' start-up objective is. With the pods running it samples the server's RSS and idle CPU and the memory of every
 swiftlet-shim and of the containers' processes, then deletes the pods, stops the server,
 runs `swiftlet cleanup` and removes the data dir. Prints a Markdown table; asserts nothing.
 
@@ -163,6 +164,14 @@ def wait_until_ready(api, server):
         conditions = node.get("status", {}).get("conditions", [])
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
     wait_for(node_ready, 60, f"node {NODE} Ready", server)
+
+    # Start-up is measured from a cached image, as Kubernetes' objective is: the node has built
+    # its built-in images once it lists them.
+    def image_cached():
+        status, node = api.request("GET", f"/api/v1/nodes/{NODE}")
+        names = [name for image in (node or {}).get("status", {}).get("images", []) for name in image["names"]]
+        return status == 200 and f"docker.io/{IMAGE}:latest" in names
+    wait_for(image_cached, 120, f"{IMAGE} in the node's images", server)
 
 
 def is_running(pod):
