@@ -4,7 +4,8 @@ import Testing
 /// first, the test gets an issue naming `what` (so a wait can never time out silently) and
 /// the result is false.
 @discardableResult
-public func eventually(_ what: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+public func eventually(_ what: String = "the condition to hold", timeout: Duration = .seconds(20),
+                       sourceLocation: SourceLocation = #_sourceLocation,
                        _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     var interval = Duration.milliseconds(1)

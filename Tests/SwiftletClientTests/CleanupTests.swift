@@ -2,6 +2,7 @@ import Testing
 import SwiftletAPI
 import SwiftletClient
 @testable import SwiftletAPIServer
+import SwiftletTestSupport
 
 /// Stopping must release the server side too: a leaked watch costs the server a watcher
 /// that every write fans out to, for the life of the process.

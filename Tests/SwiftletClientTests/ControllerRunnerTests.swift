@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SwiftletClient
+import SwiftletTestSupport
 
 @Suite struct ControllerRunnerTests {
     struct Transient: Error {}

@@ -6,6 +6,7 @@ import SwiftletAPIServer
 import SwiftletClient
 import SwiftletMachinery
 import SwiftletStorage
+import SwiftletTestSupport
 
 @Suite struct InformerTests {
     let cms = Resources.configmaps

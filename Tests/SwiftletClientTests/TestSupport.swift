@@ -1,10 +1,12 @@
 import Foundation
+import Testing
 import Synchronization
 import SwiftletAPI
 import SwiftletAPIServer
 import SwiftletClient
 import SwiftletMachinery
 import SwiftletStorage
+import SwiftletTestSupport
 
 let testToken = "client-test-token"
 
@@ -44,17 +46,6 @@ func replicaSet(_ name: String) -> JSONValue {
 }
 
 func name(_ object: JSONValue) -> String { object[path: "metadata", "name"]?.stringValue ?? "" }
-
-/// Polls `condition` every millisecond until it holds, for state another task produces;
-/// returns false after `timeout`.
-func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now > deadline { return false }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return true
-}
 
 /// What an informer's handler was told, as "add a", "update a", "delete a".
 final class HandlerLog: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SwiftletClient
+import SwiftletTestSupport
 
 @Suite struct WorkQueueTests {
     @Test func aWaitingKeyIsQueuedOnce() async {

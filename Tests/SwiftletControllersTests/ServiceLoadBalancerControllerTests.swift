@@ -6,6 +6,7 @@ import SwiftletClient
 import SwiftletMachinery
 import SwiftletStorage
 @testable import SwiftletControllers
+import SwiftletTestSupport
 
 @Suite struct ServiceLoadBalancerControllerTests {
     static let token = "service-lb-test-token"
@@ -27,14 +28,6 @@ import SwiftletStorage
         try await client.get(Resources.services, namespace: "default", name: name)[path: "status", "loadBalancer", "ingress"]
     }
 
-    static func eventually(_ check: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<100 {
-            if try await check() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
     @Test func loadBalancerServicesPublishLocalhostUntilTheyChangeType() async throws {
         let (client, informers, task) = try await Self.harness()
         defer { task.cancel(); informers.shutDown() }
@@ -42,11 +35,11 @@ import SwiftletStorage
             "metadata": ["name": "web"],
             "spec": ["type": "LoadBalancer", "selector": ["app": "web"], "ports": [["port": 8088, "targetPort": 80]]],
         ])
-        #expect(try await Self.eventually { try await Self.ingress(client, "web") == [["hostname": "localhost"]] })
+        #expect(try await eventually { try await Self.ingress(client, "web") == [["hostname": "localhost"]] })
 
         _ = try await client.patch(Resources.services, namespace: "default", name: "web",
                                    .merge(["spec": ["type": "ClusterIP", "ports": [["port": 8088, "targetPort": 80]]]]))
-        #expect(try await Self.eventually { try await Self.ingress(client, "web") == nil })
+        #expect(try await eventually { try await Self.ingress(client, "web") == nil })
     }
 
     @Test func servicesOfOtherTypesOrClassesAreLeftAlone() async throws {
@@ -63,7 +56,7 @@ import SwiftletStorage
             "metadata": ["name": "marker"], "spec": ["type": "LoadBalancer", "ports": [["port": 81]]],
         ])
         // The controller works in order; once the last one is done the others had their turn.
-        #expect(try await Self.eventually { try await Self.ingress(client, "marker") != nil })
+        #expect(try await eventually { try await Self.ingress(client, "marker") != nil })
         #expect(try await Self.ingress(client, "elsewhere") == nil)
         #expect(try await Self.ingress(client, "plain") == nil)
     }

@@ -4,6 +4,7 @@ import Testing
 import SwiftletAPIServer
 import SwiftletMachinery
 import SwiftletNodeAgent
+import SwiftletTestSupport
 
 /// The API server's `RemoteNodeStreamingBackend` against a real `AgentStreamingServer` on loopback,
 /// serving through a fake node backend.
@@ -123,13 +124,6 @@ import SwiftletNodeAgent
         await server.close()
     }
 
-    private func eventually(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<200 {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
-    }
 }
 
 private final class FakeBackend: NodeStreamingBackend {

@@ -4,6 +4,7 @@ import SwiftletAPI
 import SwiftletClient
 import SwiftletMachinery
 @testable import SwiftletSimulation
+import SwiftletTestSupport
 
 @Suite struct SimulatedNodesTests {
     @Test func registersReadyNodesWithLeasesThatRenew() async throws {

@@ -40,16 +40,6 @@ struct RunningSimulation {
     }
 }
 
-/// Polls `condition` until it holds; false after `timeout`.
-func eventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while await !condition() {
-        if ContinuousClock.now > deadline { return false }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return true
-}
-
 func simPod(_ name: String, node: String?, namespace: String = "default", labels: JSONValue = [:]) -> JSONValue {
     var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod",
                           "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": labels],
