@@ -141,13 +141,7 @@ enum RawTar {
 
     /// A PAX extended header ('x') with these records, for the entry that follows.
     static func pax(_ records: [(String, [UInt8])]) -> [UInt8] {
-        var body: [UInt8] = []
-        for (key, value) in records {
-            let content = Array(" \(key)=".utf8) + value + [UInt8(ascii: "\n")]
-            var length = content.count + 1
-            while String(length).utf8.count + content.count != length { length = String(length).utf8.count + content.count }
-            body += Array(String(length).utf8) + content
-        }
+        let body = TarWriter.paxRecords(records)
         return header("PaxHeaders/entry", type: UInt8(ascii: "x"), size: Int64(body.count)) + padded(body)
     }
 

@@ -86,13 +86,7 @@ public final class TarWriter {
         if ustarName.count > 100 || (prefix.isEmpty && name.count > 100) { records.append(("path", name)) }
         if link.count > 100 { records.append(("linkpath", link)) }
         if !records.isEmpty {
-            var body: [UInt8] = []
-            for (key, value) in records {
-                let content = Array(" \(key)=".utf8) + value + [UInt8(ascii: "\n")]
-                var length = content.count + 1
-                while String(length).utf8.count + content.count != length { length = String(length).utf8.count + content.count }
-                body += Array(String(length).utf8) + content
-            }
+            let body = Self.paxRecords(records)
             var pax = TarHeader(name: "PaxHeaders/" + String(header.name.suffix(80)), kind: .file)
             pax.size = Int64(body.count)
             try emit(block(pax, name: Array(pax.name.utf8.prefix(100)), prefix: [], link: [], type: UInt8(ascii: "x")))
@@ -110,6 +104,18 @@ public final class TarWriter {
         case .unsupported(let t): t
         }
         try emit(block(header, name: Array(ustarName.prefix(100)), prefix: Array(prefix.prefix(155)), link: Array(link.prefix(100)), type: type))
+    }
+
+    /// PAX records: "LENGTH KEY=VALUE\n", LENGTH counting the whole record, its own digits included.
+    static func paxRecords(_ records: [(String, [UInt8])]) -> [UInt8] {
+        var body: [UInt8] = []
+        for (key, value) in records {
+            let content = Array(" \(key)=".utf8) + value + [UInt8(ascii: "\n")]
+            var length = content.count + 1
+            while String(length).utf8.count + content.count != length { length = String(length).utf8.count + content.count }
+            body += Array(String(length).utf8) + content
+        }
+        return body
     }
 
     private func block(_ header: TarHeader, name: [UInt8], prefix: [UInt8], link: [UInt8], type: UInt8) -> [UInt8] {
