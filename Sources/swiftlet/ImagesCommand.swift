@@ -14,8 +14,8 @@ struct ImagesCommand: AsyncParsableCommand {
         subcommands: [List.self, Pull.self, Import.self, Remove.self, Prune.self])
 
     struct Location: ParsableArguments {
-        @Option(help: "The --data-dir that `swiftlet server` or `swiftlet agent` was given (default: /var/lib/swiftlet).")
-        var dataDir: String = "/var/lib/swiftlet"
+        @Option(help: "The --data-dir that `swiftlet server` or `swiftlet agent` was given (default: the server's).")
+        var dataDir: String = ServerCommand.defaultDataDir()
 
         func store() throws -> ImageStore {
             try ImageStore(root: NodeAgentConfig.imageStoreDirectory(dataDirectory: dataDir))

@@ -72,6 +72,8 @@ public final class ImagePuller: Sendable {
             let (target, descriptor, body) = try await resolve(reference, credential: credential)
             progress?(.resolved(reference: reference.description, digest: descriptor.digest))
             if let existing = store.image(for: reference.pinned(to: descriptor.digest)), store.isComplete(existing) {
+                // The name already stands for this content: nothing to fetch or write.
+                if existing.name == reference.description { return existing }
                 var record = existing
                 record.name = reference.description
                 record.pinned = false
