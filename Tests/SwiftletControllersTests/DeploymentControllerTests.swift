@@ -179,6 +179,45 @@ import SwiftletStorage
         #expect(events.contains("Scaled down replica set \(oldName) from 4 to 3"))
     }
 
+    @Test func anOldReplicaSetIsNeverScaledUpWhenItsStatusLagsItsScaleDown() async throws {
+        let h = try H()
+        #expect(await h.start())
+        defer { h.stop() }
+        try await h.create(H.deployment("web", replicas: 10, strategy: H.rolling(surge: "25%", unavailable: "25%")))
+        try await h.settle("web")
+        try await h.reportReplicaSets()
+        try await h.settle("web")
+        let oldName = try await h.replicaSetList()[0][path: "metadata", "name"]?.stringValue ?? ""
+
+        try await h.setImage("web", "nginx:2")
+        // The old ReplicaSet's status keeps saying 10 available while its spec goes down (its
+        // controller has not caught up); the new one's pods become available round after round.
+        var lowest = Int64.max
+        var refused = false
+        for _ in 0..<10 {
+            do {
+                try await h.settle("web")
+            } catch {
+                // The controller refuses the step, as upstream does, and retries once the status catches up.
+                refused = refused || "\(error)".hasPrefix("when cleaning up unhealthy replicas, got invalid request to scale down default/\(oldName)")
+            }
+            for var rs in try await h.replicaSetList() where rs[path: "metadata", "name"]?.stringValue != oldName {
+                let replicas = rs[path: "spec", "replicas"]?.intValue ?? 0
+                rs["status"] = ["replicas": .int(replicas), "readyReplicas": .int(replicas), "availableReplicas": .int(replicas),
+                                "observedGeneration": rs[path: "metadata", "generation"] ?? 1]
+                _ = try await h.client.update(Resources.replicasets, rs, subresource: "status")
+            }
+            let old = try #require(try await h.replicaSetList().first { $0[path: "metadata", "name"]?.stringValue == oldName })
+            #expect(rsReplicas(old) <= lowest, "the old ReplicaSet went back up to \(rsReplicas(old))")
+            lowest = min(lowest, rsReplicas(old))
+        }
+        #expect(lowest < 10)
+        #expect(refused)
+        // Its only scale-up is its first, to 10, before the rollout.
+        #expect(try await h.events(reason: "ScalingReplicaSet").filter { $0.hasPrefix("Scaled up replica set \(oldName)") }
+            == ["Scaled up replica set \(oldName) from 0 to 10"])
+    }
+
     @Test func percentStrategyScalesUpAndDownTogether() async throws {
         let h = try H()
         #expect(await h.start())

@@ -283,6 +283,11 @@ extension DeploymentController {
             let rs = old[i]
             if rs.specReplicas == 0 || rs.specReplicas == rs.availableReplicas { continue }
             let count = min(maxScaledDown - cleaned, rs.specReplicas - rs.availableReplicas)
+            // Upstream's guard: a status that lags a scale-down reports more available pods than
+            // the spec asks for, and "scaling down" by a negative count would raise an old ReplicaSet.
+            guard count >= 0 else {
+                throw DeploymentError.invalidScaleDown(rs, to: rs.specReplicas - count, while: "cleaning up unhealthy replicas")
+            }
             old[i] = try await scaleReplicaSet(rs, to: rs.specReplicas - count, d).rs
             cleaned += count
         }
