@@ -265,12 +265,12 @@ struct ClusterDNSServerTests {
         try await free.close()
     }
 
-    /// A UDP socket on a port that TCP can use too: the test needs the same number free in both, and a port the
-    /// kernel picked for UDP may be some other test's TCP connection.
+    /// A UDP socket on a port that TCP can use too: the test needs the same number free in both. The port is
+    /// below the kernel's ephemeral range (32768 and up), where another test's connection could take it
+    /// between the test's binds.
     private func udpPortAlsoFreeForTCP(group: MultiThreadedEventLoopGroup) async throws -> (any Channel, Int) {
-        for _ in 0..<50 {
-            let udp = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-            let port = udp.localAddress!.port!
+        for port in (20000..<30000).shuffled().prefix(50) {
+            guard let udp = try? await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: port).get() else { continue }
             if let tcp = try? await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: port).get() {
                 try await tcp.close()
                 return (udp, port)
