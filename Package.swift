@@ -48,6 +48,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
@@ -175,8 +176,10 @@ let package = Package(
             "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletImages", "SwiftletTestSupport",
         ]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
-            "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage",
+            "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI", "SwiftletTestSupport",
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
     ]
 )

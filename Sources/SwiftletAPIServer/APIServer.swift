@@ -16,6 +16,9 @@ public final class APIServer: Sendable {
     let allocators: ServiceAllocators
     /// The node agents that serve pods' logs, exec and attach.
     public let nodeStreaming = NodeStreamingRegistry()
+    /// Requests being served now, read-only and mutating apart.
+    let readOnlyInFlight: InFlightLimit
+    let mutatingInFlight: InFlightLimit
     private let storeWatches: Mutex<[StoreWatch]>
     private let bookmarkTask: Mutex<Task<Void, Never>?>
 
@@ -62,6 +65,8 @@ public final class APIServer: Sendable {
         }
         self.storages = storages
         self.storeWatches = Mutex(watches)
+        self.readOnlyInFlight = InFlightLimit(config.maxRequestsInFlight)
+        self.mutatingInFlight = InFlightLimit(config.maxMutatingRequestsInFlight)
         self.bookmarkTask = Mutex(nil)
         try rebuildAllocations()
         try bootstrap()

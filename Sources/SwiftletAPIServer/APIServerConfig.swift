@@ -12,6 +12,10 @@ public struct APIServerConfig: Sendable {
     /// The tolerationSeconds of the not-ready and unreachable NoExecute tolerations the
     /// DefaultTolerationSeconds admission gives pods that have none of their own.
     public var defaultTolerationSeconds: Int64 = 300
+    /// Requests served at once before more get 429 (kube-apiserver's --max-requests-inflight and
+    /// --max-mutating-requests-inflight); watches and other long-running requests do not count.
+    public var maxRequestsInFlight = 400
+    public var maxMutatingRequestsInFlight = 200
     /// Bookmarks go to watchers that asked for them this often.
     public var bookmarkInterval: Duration = .seconds(60)
     /// The time source; tests inject their own.

@@ -50,6 +50,21 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How long pods without their own toleration stay on a node that is not ready or unreachable, in seconds.")
     var defaultTolerationSeconds = 300
 
+    @Option(help: "Requests (other than watches and streams) served at once before more get 429.")
+    var maxRequestsInflight = 400
+
+    @Option(help: "Creates, updates, patches and deletes served at once before more get 429.")
+    var maxMutatingRequestsInflight = 200
+
+    @Option(help: "Seconds a client may take for its TLS handshake.")
+    var tlsHandshakeTimeout = 10.0
+
+    @Option(help: "Seconds a connection may take to send a whole request head, or stay idle between requests.")
+    var requestHeaderTimeout = 60.0
+
+    @Option(help: "Seconds a client may take to send a request's body.")
+    var requestBodyTimeout = 60.0
+
     func run() async throws {
         let started = ContinuousClock.now
         let dataDir = self.dataDir ?? Self.defaultDataDir()
@@ -61,6 +76,9 @@ struct ServerCommand: AsyncParsableCommand {
         config.securePort = port
         config.serviceCIDR = serviceCidr
         config.defaultTolerationSeconds = Int64(defaultTolerationSeconds)
+        config.maxRequestsInFlight = maxRequestsInflight
+        config.maxMutatingRequestsInFlight = maxMutatingRequestsInflight
+        Self.raiseOpenFileLimit()
         config.advertiseAddress = bind == "0.0.0.0" || bind == "::" ? (hostAddresses().first ?? "127.0.0.1") : bind
 
         let serviceIP = try Self.firstServiceIP(serviceCidr)
@@ -82,7 +100,11 @@ struct ServerCommand: AsyncParsableCommand {
         tls.applicationProtocols = ["http/1.1"]
         let sslContext = try NIOSSLContext(configuration: tls)
 
+        let timeouts = ConnectionTimeouts(tlsHandshake: .milliseconds(Int64(tlsHandshakeTimeout * 1000)),
+                                          requestHead: .milliseconds(Int64(requestHeaderTimeout * 1000)),
+                                          requestBody: .milliseconds(Int64(requestBodyTimeout * 1000)))
         let http = HTTPServer(host: bind, port: port, tls: sslContext, group: .singletonMultiThreadedEventLoopGroup,
+                              timeouts: timeouts, checkHead: { server.checkHead($0) },
                               webSocket: { await server.webSocketUpgrade($0) }, handler: { await server.handle($0) })
         let bound = try await http.bind()
 
@@ -185,6 +207,15 @@ struct ServerCommand: AsyncParsableCommand {
             if let agent { group.addTask { await agent.run() } }
             if let simulation { group.addTask { await simulation.run() } }
         }
+    }
+
+    /// Every connection is a file: the soft limit (often 1,024) goes up to the hard one, as Go
+    /// programs such as kube-apiserver do at start.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     static func defaultDataDir() -> String {

@@ -11,11 +11,12 @@ struct TestServer {
     static let token = "test-token"
 
     init(clock: @escaping @Sendable () -> Date = { Date() }, store: MemoryStore = MemoryStore(),
-         defaultTolerationSeconds: Int64 = 300) throws {
+         defaultTolerationSeconds: Int64 = 300, configure: (inout APIServerConfig) -> Void = { _ in }) throws {
         var config = APIServerConfig()
         config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
         config.clock = clock
         config.defaultTolerationSeconds = defaultTolerationSeconds
+        configure(&config)
         self.store = store
         server = try APIServer(config: config, store: store)
     }

@@ -14,6 +14,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Set when the body went past the server's limit and was dropped.
     public var bodyTooLarge = false
+    /// The answer decided from the head alone (an unauthenticated request): its body was not read.
+    public var refusal: HTTPResponse?
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
         self.method = method

@@ -13,20 +13,28 @@ public final class HTTPServer: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
     /// Decides on a request (head only) that asks to switch to WebSocket; nil serves it as an ordinary request.
     public typealias WebSocketHandler = @Sendable (HTTPRequest) async -> WebSocketUpgrade?
+    /// Looks at a request's head before any of its body is read: a response refuses it (the
+    /// connection then closes without reading the body), nil lets it in.
+    public typealias HeadCheck = @Sendable (HTTPRequest) -> HTTPResponse?
 
     private let host: String
     private let port: Int
     private let tls: NIOSSLContext?
     private let handler: Handler
     private let webSocket: WebSocketHandler?
+    private let checkHead: HeadCheck?
+    private let timeouts: ConnectionTimeouts
     private let group: MultiThreadedEventLoopGroup
 
     public init(host: String, port: Int, tls: NIOSSLContext?, group: MultiThreadedEventLoopGroup,
+                timeouts: ConnectionTimeouts = ConnectionTimeouts(), checkHead: HeadCheck? = nil,
                 webSocket: WebSocketHandler? = nil, handler: @escaping Handler) {
         self.host = host
         self.port = port
         self.tls = tls
         self.group = group
+        self.timeouts = timeouts
+        self.checkHead = checkHead
         self.webSocket = webSocket
         self.handler = handler
     }
@@ -41,6 +49,7 @@ public final class HTTPServer: Sendable {
     public func bind() async throws -> Bound {
         let tls = self.tls
         let webSocket = self.webSocket
+        let timeouts = self.timeouts
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -49,8 +58,11 @@ public final class HTTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(HandshakeDeadline(timeout: timeouts.tlsHandshake))
                     }
-                    return PendingConnection(channel: channel, kind: try ServerConnection.configure(channel, decide: webSocket))
+                    let kind = try ServerConnection.configure(channel, decide: webSocket)
+                    try channel.pipeline.syncOperations.addHandler(RequestDeadlines(timeouts: timeouts))
+                    return PendingConnection(channel: channel, kind: kind)
                 }
             }
         return Bound(port: channel.channel.localAddress?.port ?? port, channel: channel)
@@ -89,9 +101,20 @@ public final class HTTPServer: Sendable {
                         var head: HTTPRequestHead?
                         var body: [UInt8] = []
                         var tooLarge = false
-                        for try await part in inbound {
+                        // After a refused head nothing more is kept: the answer goes out, the connection closes.
+                        var refused = false
+                        for try await part in inbound where !refused {
                             switch part {
                             case .head(let h):
+                                // Checked before any body is read: a refused client's body is never buffered.
+                                if let refusal = self.checkHead?(HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: [])) {
+                                    var request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: [])
+                                    request.refusal = refusal
+                                    requestSink.yield(request)
+                                    requestSink.finish()
+                                    refused = true
+                                    continue
+                                }
                                 head = h
                                 body = []
                                 tooLarge = false
@@ -117,22 +140,24 @@ public final class HTTPServer: Sendable {
                 }
                 group.addTask {
                     if case .answered(let response) = upgradeAsked {
-                        try? await Self.write(response, keepAlive: false, to: outbound)
+                        try? await Self.write(response, keepAlive: false, to: outbound, channel: connection.channel)
                         return
                     }
                     for await request in requests {
                         // After a request that asked to switch protocols the request decoder reads no more.
                         let keepAlive = request.headers.first(name: "connection")?.lowercased() != "close"
-                            && upgradeAsked == nil && request.headers["upgrade"].isEmpty
+                            && upgradeAsked == nil && request.headers["upgrade"].isEmpty && request.refusal == nil
                         let response: HTTPResponse
-                        if request.bodyTooLarge {
+                        if let refusal = request.refusal {
+                            response = refusal
+                        } else if request.bodyTooLarge {
                             response = .error(APIError(code: 413, reason: "RequestEntityTooLarge",
                                                        message: "Request entity too large: limit is \(Self.maxBodySize)"))
                         } else {
                             response = await self.handler(request)
                         }
                         do {
-                            try await Self.write(response, keepAlive: keepAlive, to: outbound)
+                            try await Self.write(response, keepAlive: keepAlive, to: outbound, channel: connection.channel)
                         } catch {
                             break
                         }
@@ -148,9 +173,34 @@ public final class HTTPServer: Sendable {
 
     static let maxBodySize = 3 * 1024 * 1024  // Kubernetes' limit for a request body
 
+    /// How long a streamed response (a watch, followed logs) may wait for the client to take a
+    /// chunk before the connection is closed: a reader that stopped reading holds nothing for long.
+    static let streamWriteTimeout: Duration = .seconds(60)
+
+    /// Runs a write; when the client has not taken it in time, the connection is closed, which
+    /// fails the write.
+    private static func withWriteDeadline(closing channel: any Channel, _ write: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await write()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: streamWriteTimeout)
+                channel.close(promise: nil)
+                return false
+            }
+            // The write's own outcome decides: after a timeout it fails on the closed channel.
+            while let finished = try await group.next() {
+                if finished { break }
+            }
+            group.cancelAll()
+        }
+    }
+
     private static func write(
         _ response: HTTPResponse, keepAlive: Bool,
-        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel
     ) async throws {
         var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
         switch response.body {
@@ -164,7 +214,7 @@ public final class HTTPServer: Sendable {
             try await outbound.write(.head(head))
             for await chunk in chunks {
                 try Task.checkCancellation()
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk))))
+                try await withWriteDeadline(closing: channel) { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk)))) }
             }
             try Task.checkCancellation()
             try await outbound.write(.end(nil))

@@ -64,6 +64,9 @@ extension ServerConnection {
                         guard case .accept(_, let session)? = decision.state.withLock({ $0.answer }) else {
                             throw ChannelError.inappropriateOperationForState
                         }
+                        // A session (exec, port-forward) is not a series of requests: no request deadlines.
+                        let deadlines = try channel.pipeline.syncOperations.handler(type: RequestDeadlines.self)
+                        channel.pipeline.syncOperations.removeHandler(deadlines, promise: nil)
                         return .webSocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel), session)
                     }
                 }))

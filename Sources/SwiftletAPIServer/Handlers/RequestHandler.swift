@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import Synchronization
 import SwiftletAPI
 import SwiftletMachinery
 import SwiftletPKI
@@ -16,11 +17,46 @@ extension APIServer {
             break
         }
         guard authenticate(request) != nil else { return .error(.unauthorized()) }
+        let limit = Self.isLongRunning(request) ? nil : Self.isMutating(request.method) ? mutatingInFlight : readOnlyInFlight
+        if let limit, !limit.acquire() { return Self.tooManyRequests }
+        defer { limit?.release() }
         do {
             return try await route(request)
         } catch {
             return .error(error)
         }
+    }
+
+    /// What may be answered from a request's head alone, before its body is read: the public
+    /// paths, and requests with a token the server knows. Anyone else gets 401 and a closed
+    /// connection, without the server holding their body.
+    public func checkHead(_ request: HTTPRequest) -> HTTPResponse? {
+        switch request.path {
+        case "/healthz", "/livez", "/readyz", "/healthz/", "/livez/", "/readyz/", "/version", "/version/":
+            return nil
+        default:
+            return authenticate(request) == nil ? .error(.unauthorized()) : nil
+        }
+    }
+
+    /// kube-apiserver's answer when the in-flight limit is reached.
+    static let tooManyRequests: HTTPResponse = {
+        var response = HTTPResponse.error(APIError(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
+                                                   details: ["retryAfterSeconds": 1]))
+        response.headers.replaceOrAdd(name: "Retry-After", value: "1")
+        return response
+    }()
+
+    static func isMutating(_ method: HTTPMethod) -> Bool {
+        method == .POST || method == .PUT || method == .PATCH || method == .DELETE
+    }
+
+    /// Upstream's long-running requests, which the in-flight limits leave out: watches, and the
+    /// streaming subresources.
+    static func isLongRunning(_ request: HTTPRequest) -> Bool {
+        if let watch = request.query["watch"], watch != "false", watch != "0" { return true }
+        let last = request.path.split(separator: "/").last.map(String.init) ?? ""
+        return ["exec", "attach", "portforward", "proxy", "log"].contains(last)
     }
 
     /// Bearer tokens from the configuration; anything else is anonymous and refused.
@@ -93,4 +129,27 @@ extension APIServer {
         "gitTreeState": "clean", "buildDate": "2026-11-24T00:00:00Z", "goVersion": "swift6.3",
         "compiler": "swiftc", "platform": "linux/amd64",
     ]
+}
+
+/// A count of requests being served, and how many may be at once.
+final class InFlightLimit: Sendable {
+    let limit: Int
+    private let count = Atomic<Int>(0)
+
+    init(_ limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes a place; false when every place is taken.
+    func acquire() -> Bool {
+        guard count.add(1, ordering: .relaxed).newValue <= limit else {
+            count.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release() {
+        count.subtract(1, ordering: .relaxed)
+    }
 }
