@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Testing
+import SwiftletAPI
 import SwiftletMachinery
 import SwiftletStorage
 @testable import SwiftletAPIServer
@@ -83,6 +84,61 @@ import SwiftletStorage
         _ = await t.request(.PATCH, cms + "/a", body: ["metadata": ["labels": ["on": "yes"]]], contentType: "application/merge-patch+json")
         let events = await nextEvents(stream, count: 2)
         #expect(events.map { $0["type"]?.stringValue } == ["DELETED", "ADDED"])
+    }
+
+    @Test func aWatcherThatFallsBehindItsBufferIsClosedAndOthersGoOn() async throws {
+        let store = MemoryStore()
+        let cache = try ResourceCache(resource: Resources.configmaps, store: store, watcherBuffer: 5)
+        let slow = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .after(0))
+        let fast = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .after(0))
+        var fastEvents = fast.live.makeAsyncIterator()
+        func configMap(_ revision: Int64) -> StoreEvent {
+            let value = JSONWriter.write(["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string("c\(revision)"), "namespace": "default"]])
+            return StoreEvent(kind: .created, kv: KeyValue(key: "/registry/configmaps/default/c\(revision)", value: value,
+                                                           createRevision: revision, modRevision: revision), previous: nil)
+        }
+        var seen = 0
+        for revision in Int64(1)...20 {
+            cache.apply(configMap(revision))
+            // The fast watcher takes each event as it comes.
+            if await fastEvents.next() != nil { seen += 1 }
+        }
+        #expect(seen == 20)
+        #expect(cache.watcherCount == 1)
+        // The slow one got what its buffer held, then its end.
+        var slowEvents: [Int64] = []
+        for await event in slow.live { slowEvents.append(event.revision) }
+        #expect(slowEvents == [1, 2, 3, 4, 5])
+    }
+
+    @Test func aWatchStartsWithEveryObjectWhateverItsBuffer() async throws {
+        let t = try TestServer()
+        for i in 0..<30 { _ = await t.request(.POST, cms, body: TestServer.configMap("cm-\(i)")) }
+        let cache = try ResourceCache(resource: Resources.configmaps, store: t.store, watcherBuffer: 5)
+        let watch = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .currentState)
+        #expect(watch.initial.count == 30)
+        #expect(cache.watcherCount == 1)
+        watch.close()
+    }
+
+    @Test func watchTimeoutsAreIntegersAndCapped() throws {
+        #expect(try APIServer.watchTimeout("5") == .seconds(5))
+        #expect(try APIServer.watchTimeout("999999999") == .seconds(3600))
+        let unset = try APIServer.watchTimeout(nil)
+        #expect(unset >= .seconds(1800) && unset < .seconds(3600))
+        for bad in ["x", "-1", "1.5", "99999999999999999999"] {
+            #expect(throws: APIError.self) { try APIServer.watchTimeout(bad) }
+        }
+    }
+
+    @Test func aWatchEndsAtItsTimeout() async throws {
+        let t = try TestServer()
+        let stream = await t.watch(cms + "?watch=true&timeoutSeconds=1")
+        var count = 0
+        for await _ in stream { count += 1 }
+        #expect(count == 0)
+        let refused = await t.request(.GET, cms + "?watch=true&timeoutSeconds=x")
+        #expect(refused.status == 400)
     }
 
     @Test func watchFromBeforeTheWindowIsExpired() async throws {

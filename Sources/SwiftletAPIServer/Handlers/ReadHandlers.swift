@@ -93,10 +93,11 @@ extension APIServer {
             }
             start = .after(revision)
         }
-        let events: AsyncStream<WatchEvent>
+        let timeout = try Self.watchTimeout(request.query["timeoutSeconds"])
+        let watch: ResourceCache.Watch
         do {
-            events = try storage.cache.watch(filter: filter, prefix: info.storagePrefix(namespace: namespace), from: start,
-                                             bookmarks: request.query["allowWatchBookmarks"] == "true")
+            watch = try storage.cache.watch(filter: filter, prefix: info.storagePrefix(namespace: namespace), from: start,
+                                            bookmarks: request.query["allowWatchBookmarks"] == "true")
         } catch {
             // Upstream answers an expired start as a 200 stream holding one ERROR event.
             let status = APIError.gone("too old resource version: \(error.requested) (\(error.oldest))").status
@@ -108,32 +109,28 @@ extension APIServer {
         }
         let asTable = wantsTable(request)
         if asTable { try checkIncludeObject(request) }
-        let timeout = Int(request.query["timeoutSeconds"] ?? "").flatMap { $0 > 0 ? $0 : nil }
         let now = config.clock
         let includeObject = request.query["includeObject"] ?? ""
-        let body = AsyncStream<[UInt8]> { continuation in
-            let pump = Task {
-                // Column definitions go with the first Table event only, as upstream sends them.
-                var first = true
-                for await event in events {
-                    continuation.yield(Self.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject,
-                                                             headers: first, now: now()))
-                    if event.kind != .bookmark { first = false }
-                }
-                continuation.finish()
-            }
-            let timer = timeout.map { seconds in
-                Task {
-                    try? await Task.sleep(for: .seconds(seconds))
-                    if !Task.isCancelled { continuation.finish() }
-                }
-            }
-            continuation.onTermination = { _ in
-                pump.cancel()
-                timer?.cancel()
-            }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { watch.close() }
         }
+        // Events are encoded only as fast as the client takes them: the response pulls the next
+        // chunk when it has written the last, so what waits is the cache's (shared) objects, never bytes.
+        let encoder = WatchEncoder(watch: watch, info: info, asTable: asTable, includeObject: includeObject, now: now, timer: timer)
+        let body = AsyncStream<[UInt8]>(unfolding: { await encoder.next() }, onCancel: { encoder.stop() })
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(body))
+    }
+
+    /// `timeoutSeconds`: an integer, at most twice kube-apiserver's --min-request-timeout; none
+    /// (or 0) gets upstream's default, 30 to 60 minutes at random so that watchers reconnect spread out.
+    static func watchTimeout(_ text: String?) throws(APIError) -> Duration {
+        let minimum: Int64 = 1800
+        guard let text, !text.isEmpty, text != "0" else { return .seconds(Int64.random(in: minimum..<(2 * minimum))) }
+        guard let seconds = Int64(text), seconds > 0 else {
+            throw APIError.badRequest("invalid value for timeoutSeconds: \"\(text)\": must be a positive number of seconds")
+        }
+        return .seconds(min(seconds, 2 * minimum))
     }
 
     static func encodeWatchEvent(_ event: WatchEvent, info: ResourceInfo, asTable: Bool, includeObject: String,
@@ -175,5 +172,62 @@ enum ContinueToken {
             throw APIError(code: 410, reason: "Expired", message: "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
         }
         return start
+    }
+}
+
+/// The body of a watch response, made chunk by chunk as the connection asks for it: the
+/// starting events, a batch per chunk, then each live event. Only `next` (called one call at a
+/// time by the response's stream) moves the cursor; `stop` only ends the watch.
+final class WatchEncoder: @unchecked Sendable {
+    private let watch: ResourceCache.Watch
+    private let info: ResourceInfo
+    private let asTable: Bool
+    private let includeObject: String
+    private let now: @Sendable () -> Date
+    private let timer: Task<Void, Never>
+    private var live: AsyncStream<WatchEvent>.Iterator
+    private var nextInitial = 0
+    /// Column definitions go with the first Table event only, as upstream sends them.
+    private var first = true
+
+    static let batchBytes = 64 * 1024
+
+    init(watch: ResourceCache.Watch, info: ResourceInfo, asTable: Bool, includeObject: String,
+         now: @escaping @Sendable () -> Date, timer: Task<Void, Never>) {
+        self.watch = watch
+        self.info = info
+        self.asTable = asTable
+        self.includeObject = includeObject
+        self.now = now
+        self.timer = timer
+        live = watch.live.makeAsyncIterator()
+    }
+
+    func next() async -> [UInt8]? {
+        if nextInitial < watch.initial.count {
+            var chunk: [UInt8] = []
+            while nextInitial < watch.initial.count, chunk.count < Self.batchBytes {
+                chunk += encode(watch.initial[nextInitial])
+                nextInitial += 1
+            }
+            return chunk
+        }
+        guard let event = await live.next() else {
+            timer.cancel()
+            return nil
+        }
+        return encode(event)
+    }
+
+    func stop() {
+        watch.close()
+        timer.cancel()
+    }
+
+    private func encode(_ event: WatchEvent) -> [UInt8] {
+        let bytes = APIServer.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject,
+                                               headers: first, now: now())
+        if event.kind != .bookmark { first = false }
+        return bytes
     }
 }

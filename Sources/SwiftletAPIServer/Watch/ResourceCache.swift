@@ -12,6 +12,9 @@ public final class ResourceCache: Sendable {
     public let resource: ResourceInfo
     private let state: Mutex<State>
     private let historyLimit: Int
+    /// Live events a watcher may have waiting before it is closed as too slow, as upstream's
+    /// cacher closes unresponsive watchers; it then resumes from the last revision it saw.
+    let watcherBuffer: Int
 
     struct Watcher {
         var filter: WatchFilter
@@ -34,9 +37,10 @@ public final class ResourceCache: Sendable {
         var nextWatcherID = 0
     }
 
-    init(resource: ResourceInfo, store: any Store, historyLimit: Int = 10_000) throws(StoreError) {
+    init(resource: ResourceInfo, store: any Store, historyLimit: Int = 10_000, watcherBuffer: Int = 10_000) throws(StoreError) {
         self.resource = resource
         self.historyLimit = historyLimit
+        self.watcherBuffer = watcherBuffer
         let loaded = try store.list(prefix: resource.storagePrefix, revision: 0, startAfter: nil, limit: 0)
         var initial = State(completeAfter: loaded.revision, revision: loaded.revision)
         for kv in loaded.items {
@@ -62,7 +66,7 @@ public final class ResourceCache: Sendable {
             object[path: "metadata", "resourceVersion"] = .string(String(event.revision))
             current = CachedObject(key: event.kv.key, bytes: JSONWriter.write(object), revision: event.revision, object: object, resource: resource)
         }
-        state.withLock { s in
+        let tooSlow = state.withLock { s -> [AsyncStream<WatchEvent>.Continuation] in
             previous = s.objects[event.kv.key]
             if event.kind == .deleted {
                 if s.objects.removeValue(forKey: event.kv.key) != nil { s.sortedKeys = nil }
@@ -79,13 +83,26 @@ public final class ResourceCache: Sendable {
                     s.historyStart = 0
                 }
             }
-            guard let current else { return }
-            for (_, watcher) in s.watchers {
-                if let e = Self.transition(event.kind, current: current, previous: previous, filter: watcher.filter) {
-                    watcher.continuation.yield(e)
+            guard let current else { return [] }
+            var tooSlow: [AsyncStream<WatchEvent>.Continuation] = []
+            for (id, watcher) in s.watchers {
+                if let e = Self.transition(event.kind, current: current, previous: previous, filter: watcher.filter),
+                   !Self.deliver(e, to: watcher, id: id, in: &s) {
+                    tooSlow.append(watcher.continuation)
                 }
             }
+            return tooSlow
         }
+        // Ended outside the lock: ending a stream runs its termination handler, which takes it.
+        for continuation in tooSlow { continuation.finish() }
+    }
+
+    /// Hands an event to a watcher; a watcher whose buffer is full is dropped (false), to be
+    /// ended by the caller once it has let go of the lock.
+    private static func deliver(_ event: WatchEvent, to watcher: Watcher, id: Int, in state: inout State) -> Bool {
+        guard case .dropped = watcher.continuation.yield(event) else { return true }
+        state.watchers.removeValue(forKey: id)
+        return false
     }
 
     /// Turns a change into what a filtered watcher sees: an object that starts matching
@@ -163,16 +180,29 @@ public final class ResourceCache: Sendable {
 
     public struct TooOld: Error { public let requested: Int64; public let oldest: Int64 }
 
-    /// Starts a watch. The stream ends when the caller stops iterating or cancels.
-    public func watch(filter: WatchFilter, prefix: String, from start: WatchStart, bookmarks: Bool = false) throws(TooOld) -> AsyncStream<WatchEvent> {
-        let (stream, continuation) = AsyncStream<WatchEvent>.makeStream(bufferingPolicy: .unbounded)
-        let id: Int = try state.withLock { s throws(TooOld) -> Int in
+    /// A watch: the events it starts with (the current state, or what happened since the
+    /// requested revision), then live changes. The starting events share the cache's objects,
+    /// so they cost next to nothing until they are written; the live ones wait in a bounded
+    /// buffer, and a watcher that lets it fill is closed.
+    public struct Watch: Sendable {
+        public var initial: [WatchEvent]
+        public var live: AsyncStream<WatchEvent>
+        /// Ends the watch (its timeout).
+        public var close: @Sendable () -> Void
+    }
+
+    /// Starts a watch. Its live stream ends when the caller stops iterating, cancels, closes
+    /// it, or falls too far behind.
+    public func watch(filter: WatchFilter, prefix: String, from start: WatchStart, bookmarks: Bool = false) throws(TooOld) -> Watch {
+        let (stream, continuation) = AsyncStream<WatchEvent>.makeStream(bufferingPolicy: .bufferingOldest(watcherBuffer))
+        let (id, initial) = try state.withLock { s throws(TooOld) -> (Int, [WatchEvent]) in
+            var initial: [WatchEvent] = []
             switch start {
             case .currentState:
                 if s.sortedKeys == nil { s.sortedKeys = s.objects.keys.sorted() }
                 for key in s.sortedKeys! where key.hasPrefix(prefix) {
                     let object = s.objects[key]!
-                    if filter.matches(object) { continuation.yield(WatchEvent(kind: .added, object: object, revision: object.revision)) }
+                    if filter.matches(object) { initial.append(WatchEvent(kind: .added, object: object, revision: object.revision)) }
                 }
             case .after(let revision):
                 if revision < s.completeAfter {
@@ -189,29 +219,33 @@ public final class ResourceCache: Sendable {
                     let previous = replayed[event.kv.key] ?? event.previous.flatMap { p in
                         (try? JSONParser.parse(p.value).value).map { CachedObject(key: p.key, bytes: p.value, revision: p.modRevision, object: $0, resource: resource) }
                     }
-                    if let e = Self.transition(event.kind, current: current, previous: previous, filter: filter) { continuation.yield(e) }
+                    if let e = Self.transition(event.kind, current: current, previous: previous, filter: filter) { initial.append(e) }
                     replayed[event.kv.key] = current
                 }
             }
             let id = s.nextWatcherID
             s.nextWatcherID += 1
             s.watchers[id] = Watcher(filter: filter, bookmarks: bookmarks, continuation: continuation)
-            return id
+            return (id, initial)
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
         }
-        return stream
+        return Watch(initial: initial, live: stream, close: { continuation.finish() })
     }
 
     /// Tells watchers that asked for bookmarks how far the cache has got, so that after a
     /// reconnect they resume from a recent revision even if nothing they watch changed.
     func sendBookmarks() {
-        state.withLock { s in
-            for (_, w) in s.watchers where w.bookmarks {
-                w.continuation.yield(WatchEvent(kind: .bookmark, object: nil, revision: s.revision))
+        let tooSlow = state.withLock { s -> [AsyncStream<WatchEvent>.Continuation] in
+            var tooSlow: [AsyncStream<WatchEvent>.Continuation] = []
+            for (id, w) in s.watchers where w.bookmarks
+                && !Self.deliver(WatchEvent(kind: .bookmark, object: nil, revision: s.revision), to: w, id: id, in: &s) {
+                tooSlow.append(w.continuation)
             }
+            return tooSlow
         }
+        for continuation in tooSlow { continuation.finish() }
     }
 
     public var watcherCount: Int { state.withLock { $0.watchers.count } }
