@@ -258,4 +258,27 @@ import Testing
         let error = #expect(throws: PatchError.self) { try JSONPatch.apply(patch, to: jsonFixture(#"{"a":1,"l":[0]}"#)) }
         #expect(error == .inapplicable(message))
     }
+
+    @Test func copiesThatWouldGrowTheObjectWithoutEndAreRefused() throws {
+        // Each copy doubles the list: 18 of them would make 262,144 finalizers from one.
+        var operations: [JSONValue] = [["op": "add", "path": "/metadata/finalizers", "value": [.string(String(repeating: "f", count: 100))]]]
+        for _ in 0..<18 { operations.append(["op": "copy", "from": "/metadata/finalizers", "path": "/metadata/finalizers/-"]) }
+        let limits = JSONPatch.Limits(maxOperations: 10_000, maxCopiedBytes: 64 * 1024)
+        let error = #expect(throws: PatchError.self) { try JSONPatch.apply(.array(operations), to: ["metadata": [:]], limits: limits) }
+        guard case .tooLarge(let message)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(message.hasPrefix("Unable to complete the copy, the accumulated size increase of copy is "))
+        #expect(message.hasSuffix("exceeding the limit 65536"))
+        #expect(error?.apiError.code == 413)
+        // Within the limit, copies work.
+        let small = try JSONPatch.apply(.array(Array(operations.prefix(3))), to: ["metadata": [:]], limits: limits)
+        #expect(small[path: "metadata", "finalizers"]?.arrayValue?.count == 3)
+    }
+
+    @Test func tooManyOperationsAreRefused() {
+        let operations = JSONValue.array(Array(repeating: ["op": "test", "path": "/a", "value": 1], count: 11))
+        let error = #expect(throws: PatchError.self) {
+            try JSONPatch.apply(operations, to: ["a": 1], limits: JSONPatch.Limits(maxOperations: 10, maxCopiedBytes: 100))
+        }
+        #expect(error == .tooLarge("The allowed maximum operations in a JSON patch is 10, got 11"))
+    }
 }

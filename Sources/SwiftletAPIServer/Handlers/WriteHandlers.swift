@@ -205,7 +205,7 @@ enum PatchType {
     func apply(_ patch: JSONValue, to current: JSONValue, info: ResourceInfo) throws(APIError) -> JSONValue {
         do {
             switch self {
-            case .json: return try JSONPatch.apply(patch, to: current)
+            case .json: return try JSONPatch.apply(patch, to: current, limits: .apiServer)
             case .merge:
                 try MergePatch.validate(patch)
                 return MergePatch.apply(patch, to: current)

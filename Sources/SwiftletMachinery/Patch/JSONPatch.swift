@@ -14,7 +14,23 @@
 /// is not an array of objects is `malformed` (400). A `null` body decodes, as in Go, to an
 /// empty patch.
 public enum JSONPatch {
-    public static func apply(_ patch: JSONValue, to document: JSONValue) throws(PatchError) -> JSONValue {
+    /// How much one patch may do: kube-apiserver takes at most 10,000 operations, and its JSON
+    /// patch library lets `copy` operations add at most the request body limit (3 MiB) in all,
+    /// so a small patch cannot grow an object without end.
+    public struct Limits: Sendable {
+        public var maxOperations: Int
+        public var maxCopiedBytes: Int
+
+        public init(maxOperations: Int, maxCopiedBytes: Int) {
+            self.maxOperations = maxOperations
+            self.maxCopiedBytes = maxCopiedBytes
+        }
+
+        public static let apiServer = Limits(maxOperations: 10_000, maxCopiedBytes: 3 * 1024 * 1024)
+        public static let none = Limits(maxOperations: .max, maxCopiedBytes: .max)
+    }
+
+    public static func apply(_ patch: JSONValue, to document: JSONValue, limits: Limits = .none) throws(PatchError) -> JSONValue {
         let operations: [JSONValue]
         switch patch {
         case .array(let a): operations = a
@@ -31,9 +47,18 @@ public enum JSONPatch {
                 throw .malformed("json: cannot unmarshal \(operation.goJSONTypeName) into Go value of type jsonpatch.Operation")
             }
         }
+        guard operations.count <= limits.maxOperations else {
+            throw .tooLarge("The allowed maximum operations in a JSON patch is \(limits.maxOperations), got \(operations.count)")
+        }
         var result = document
+        var copied = 0
         for operation in operations {
-            try Operation(fields: operation.objectValue ?? JSONObject()).apply(to: &result)
+            try Operation(fields: operation.objectValue ?? JSONObject()).apply(to: &result) { (bytes) throws(PatchError) in
+                copied += bytes
+                guard copied <= limits.maxCopiedBytes else {
+                    throw .tooLarge("Unable to complete the copy, the accumulated size increase of copy is \(copied), exceeding the limit \(limits.maxCopiedBytes)")
+                }
+            }
         }
         return result
     }
@@ -42,7 +67,8 @@ public enum JSONPatch {
 private struct Operation {
     let fields: JSONObject
 
-    func apply(to document: inout JSONValue) throws(PatchError) {
+    /// `copying` is told the encoded size of each value a `copy` adds.
+    func apply(to document: inout JSONValue, copying: (Int) throws(PatchError) -> Void) throws(PatchError) {
         let kind = fields["op"]?.stringValue ?? "unknown"
         switch kind {
         case "add":
@@ -92,6 +118,7 @@ private struct Operation {
             let copied = try run(kind, from, role: "from path") { () throws(PointerFailure) in
                 try from.value(in: document)
             }
+            try copying(JSONWriter.write(copied).count)
             let path = try pointer("path", kind)
             try run(kind, path, role: "destination path") { () throws(PointerFailure) in
                 try path.modifyParent(of: &document) { (c, key) throws(PointerFailure) in

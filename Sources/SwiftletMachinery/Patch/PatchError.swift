@@ -14,14 +14,18 @@
 /// - `unmergeable`: a strategic merge failure that upstream does not classify (missing merge
 ///   key, unknown `$patch` value, `$setElementOrder` out of step with the list). It reaches
 ///   the client as a plain error: 500 with no reason and the raw message.
+/// - `tooLarge`: a JSON patch of more operations, or copying more bytes, than the server
+///   takes; 413 RequestEntityTooLarge.
 public enum PatchError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)
     case inapplicable(String)
     case unmergeable(String)
+    /// A patch past the API server's bounds (operations, bytes copied): 413.
+    case tooLarge(String)
 
     public var message: String {
         switch self {
-        case .malformed(let m), .inapplicable(let m), .unmergeable(let m): return m
+        case .malformed(let m), .inapplicable(let m), .unmergeable(let m), .tooLarge(let m): return m
         }
     }
 
@@ -40,6 +44,8 @@ public enum PatchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unmergeable(let m):
             // A non-Status error: ErrorToAPIStatus gives code 500 and StatusReasonUnknown ("").
             return APIError(code: 500, reason: "", message: m)
+        case .tooLarge(let m):
+            return APIError(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: \(m)")
         }
     }
 }
