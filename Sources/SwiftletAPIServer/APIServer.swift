@@ -61,7 +61,7 @@ public final class APIServer: Sendable {
             }
             storages[info.qualifiedResource] = ResourceStorage(
                 info: info, store: store, cache: caches[info.qualifiedResource]!, strategy: strategy, context: context,
-                clock: config.clock, namespaceCheck: info.namespaced ? namespaceCheck : nil)
+                clock: config.clock, nameSuffix: config.nameSuffix, namespaceCheck: info.namespaced ? namespaceCheck : nil)
         }
         self.storages = storages
         self.storeWatches = Mutex(watches)

@@ -20,6 +20,8 @@ public struct APIServerConfig: Sendable {
     public var bookmarkInterval: Duration = .seconds(60)
     /// The time source; tests inject their own.
     public var clock: @Sendable () -> Date = { Date() }
+    /// The random end of generated names (`generateName`); tests inject their own.
+    public var nameSuffix: @Sendable () -> String = { ResourceStorage.randomNameSuffix() }
 
     public init() {}
 }

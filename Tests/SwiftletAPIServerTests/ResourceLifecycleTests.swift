@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import SwiftletMachinery
 import SwiftletStorage
@@ -212,5 +213,24 @@ import SwiftletStorage
         let own = await t.request(.POST, "/api/v1/namespaces/default/pods",
                                   body: pod("own", ["serviceAccountName": "builder", "imagePullSecrets": [["name": "mine"]]]))
         #expect(own.json[path: "spec", "imagePullSecrets"] == [["name": "mine"]])
+    }
+
+    @Test func aGeneratedNameThatIsTakenIsGeneratedAgain() async throws {
+        let suffixes = Mutex(["aaaaa", "aaaaa", "bbbbb"] + Array(repeating: "ccccc", count: 20))
+        let t = try TestServer(configure: { config in
+            config.nameSuffix = { suffixes.withLock { $0.removeFirst() } }
+        })
+        func create() async -> TestServer.Reply {
+            await t.request(.POST, "/api/v1/namespaces/default/configmaps", body: ["metadata": ["generateName": "web-"], "data": ["k": "v"]])
+        }
+        #expect(await create().json[path: "metadata", "name"] == "web-aaaaa")
+        #expect(await create().json[path: "metadata", "name"] == "web-bbbbb")
+        #expect(await create().json[path: "metadata", "name"] == "web-ccccc")
+        // When every try is taken, the conflict is the client's to see.
+        let exhausted = await create()
+        #expect(exhausted.status == 409)
+        #expect(exhausted.json["message"] == "configmaps \"web-ccccc\" already exists")
+        // Eight tries for the last create: 19 suffixes were left before it.
+        #expect(suffixes.withLock { $0.count } == 19 - 8)
     }
 }

@@ -13,6 +13,8 @@ final class ResourceStorage: Sendable {
     let strategy: any ResourceStrategy
     let context: StrategyContext
     let clock: @Sendable () -> Date
+    /// The random end of a generated name.
+    let nameSuffix: @Sendable () -> String
     /// Answers whether a namespace exists and is not terminating; nil for cluster-scoped storage.
     let namespaceCheck: (@Sendable (String) -> NamespaceState)?
 
@@ -24,8 +26,9 @@ final class ResourceStorage: Sendable {
     ]
 
     init(info: ResourceInfo, store: any Store, cache: ResourceCache, strategy: any ResourceStrategy,
-         context: StrategyContext, clock: @escaping @Sendable () -> Date,
+         context: StrategyContext, clock: @escaping @Sendable () -> Date, nameSuffix: @escaping @Sendable () -> String,
          namespaceCheck: (@Sendable (String) -> NamespaceState)?) {
+        self.nameSuffix = nameSuffix
         self.info = info
         self.store = store
         self.cache = cache
@@ -61,7 +64,7 @@ final class ResourceStorage: Sendable {
         try reconcileNamespace(&metadata, requestNamespace: namespace)
         if (metadata["name"]?.stringValue ?? "").isEmpty {
             if let prefix = metadata["generateName"]?.stringValue, !prefix.isEmpty {
-                metadata["name"] = .string(Self.generateName(prefix: prefix))
+                metadata["name"] = .string(generateName(prefix: prefix))
             }
         }
         metadata["uid"] = .string(UUID().uuidString.lowercased())
@@ -99,16 +102,35 @@ final class ResourceStorage: Sendable {
             if cache.get(key) != nil { throw APIError.alreadyExists(group: info.group, resource: info.resource, name: name) }
             return object
         }
-        let prepared = object
-        do {
-            let kv = try store.create(key) { revision in Self.encode(prepared, revision: revision) }
-            return Self.withRevision(prepared, kv.modRevision)
-        } catch {
-            strategy.afterDelete(prepared, context: ctx)  // release what prepareForCreate allocated
-            if case .keyExists = error { throw APIError.alreadyExists(group: info.group, resource: info.resource, name: name) }
-            throw Self.storageError(error)
+        var prepared = object
+        var storedKey = key
+        let generatedFrom = (input[path: "metadata", "name"]?.stringValue ?? "").isEmpty ? metadata["generateName"]?.stringValue : nil
+        // A generated name that is taken is generated again, up to 8 tries in all, as upstream's
+        // RetryGenerateName does: a client asking for a generated name never sees a conflict it did not cause.
+        for attempt in 1...Self.generateNameAttempts {
+            do {
+                let object = prepared
+                let kv = try store.create(storedKey) { revision in Self.encode(object, revision: revision) }
+                return Self.withRevision(object, kv.modRevision)
+            } catch {
+                if case .keyExists = error, let prefix = generatedFrom, !prefix.isEmpty, attempt < Self.generateNameAttempts {
+                    let retried = generateName(prefix: prefix)
+                    prepared[path: "metadata", "name"] = .string(retried)
+                    storedKey = info.storageKey(namespace: metadata["namespace"]?.stringValue, name: retried)
+                    continue
+                }
+                strategy.afterDelete(prepared, context: ctx)  // release what prepareForCreate allocated
+                if case .keyExists = error {
+                    throw APIError.alreadyExists(group: info.group, resource: info.resource,
+                                                 name: prepared[path: "metadata", "name"]?.stringValue ?? name)
+                }
+                throw Self.storageError(error)
+            }
         }
+        throw APIError.internalError("no name could be generated")
     }
+
+    static let generateNameAttempts = 8
 
     private func checkKind(_ object: JSONValue) throws(APIError) {
         let kind = object["kind"]?.stringValue ?? ""
@@ -136,11 +158,15 @@ final class ResourceStorage: Sendable {
         }
     }
 
-    /// Random suffixes from upstream's alphabet (no vowels, no look-alike characters).
-    static func generateName(prefix: String) -> String {
+    /// The prefix, cut to leave room for the suffix, as upstream's name generator does.
+    func generateName(prefix: String) -> String {
+        String(prefix.prefix(58)) + nameSuffix()
+    }
+
+    /// Five random characters from upstream's alphabet (no vowels, no look-alike characters).
+    public static func randomNameSuffix() -> String {
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        let base = String(prefix.prefix(58))
-        return base + String((0..<5).map { _ in alphabet.randomElement()! })
+        return String((0..<5).map { _ in alphabet.randomElement()! })
     }
 
     // MARK: Update
