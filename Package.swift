@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "SwiftletAPI", dependencies: ["SwiftletMachinery"]),
 
         // Revisioned key-value storage (kine-like) with sqlite:// and memory:// drivers.
-        .target(name: "SwiftletStorage", dependencies: ["CSQLite"]),
+        .target(name: "SwiftletStorage", dependencies: ["CSQLite", "CZlib"]),
 
         // Cluster CA, serving certificates, tokens and kubeconfig files.
         .target(name: "SwiftletPKI", dependencies: [

@@ -60,8 +60,12 @@ public struct Kubeconfig: Sendable, Equatable {
     /// Writes the kubeconfig atomically with mode 0600 (it holds an admin credential), creating
     /// missing parent directories with 0700. Atomic so a `kubectl` running concurrently never
     /// reads a truncated file.
+    /// Writes the file (mode 0600), unless it already holds exactly this: a server restarting
+    /// on a full disk must not fail on a file it would leave as it is.
     public func write(to path: String) throws {
-        try SecureFiles.writeAtomically(path, contents: render(), mode: 0o600)
+        let contents = render()
+        if (try? SecureFiles.readIfExists(path)) == contents, (try? SecureFiles.mode(of: path)) == 0o600 { return }
+        try SecureFiles.writeAtomically(path, contents: contents, mode: 0o600)
     }
 
     /// A YAML double-quoted scalar; escapes only what double-quoted YAML requires.

@@ -181,6 +181,9 @@ public final class MemoryStore: Store {
         }
     }
 
+    /// Memory never fills up the way a disk does; allocation failure ends the process.
+    public func writeFailure() -> String? { nil }
+
     public func close() {
         state.withLock { s in
             s.closed = true

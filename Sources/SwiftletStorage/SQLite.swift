@@ -10,20 +10,32 @@ private var transient: sqlite3_destructor_type {
     unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self)
 }
 
+/// SQLite's word for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) becomes `.corrupt`, so
+/// callers can tell a store that must be restored from one that failed for a passing reason
+/// (a full disk, a lock held too long); everything else is `.io`.
+func sqliteError(_ rc: Int32, _ message: String) -> StoreError {
+    switch rc & 0xFF {
+    case SQLITE_CORRUPT, SQLITE_NOTADB: return .corrupt("sqlite: " + message)
+    default: return .io("sqlite: " + message)
+    }
+}
+
 final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
     /// Prepared statements by SQL text, prepared on first use and kept for the connection's
     /// life, so the hot paths never re-parse SQL.
     private var statements: [String: SQLiteStatement] = [:]
 
-    init(path: String) throws(StoreError) {
+    /// Opens `path` for reading and writing, creating it unless `create` is false (a snapshot
+    /// is only ever taken of, or restored from, a file that exists).
+    init(path: String, create: Bool = true) throws(StoreError) {
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
-            throw .io("sqlite: cannot open \(path): \(message)")
+            throw sqliteError(rc, "cannot open \(path): \(message)")
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -37,7 +49,7 @@ final class SQLiteConnection {
     }
 
     func error(_ rc: Int32, _ context: String) -> StoreError {
-        .io("sqlite: \(context): \(errorMessage) (code \(rc))")
+        sqliteError(rc, "\(context): \(errorMessage) (code \(rc))")
     }
 
     /// Runs SQL that needs no parameters (pragmas, schema, BEGIN/COMMIT); rows are ignored.
@@ -48,7 +60,7 @@ final class SQLiteConnection {
         if rc != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(message)
-            throw .io("sqlite: \(sql.prefix(60)): \(text) (code \(rc))")
+            throw sqliteError(rc, "\(sql.prefix(60)): \(text) (code \(rc))")
         }
     }
 
@@ -82,6 +94,20 @@ final class SQLiteConnection {
     func checkpointTruncate() {
         guard let handle else { return }
         _ = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+    }
+
+    /// Copies the whole database into `destination` (a connection to another file) with
+    /// SQLite's online backup, in one step: the copy is one consistent read of the source,
+    /// which other connections may keep writing meanwhile (WAL readers do not block writers).
+    func backup(into destination: SQLiteConnection) throws(StoreError) {
+        guard let handle, let target = destination.handle else { throw .closed }
+        guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
+            throw destination.error(sqlite3_errcode(target), "backup")
+        }
+        let rc = sqlite3_backup_step(backup, -1)
+        let finished = sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE else { throw sqliteError(rc, "backup: \(String(cString: sqlite3_errstr(rc))) (code \(rc))") }
+        guard finished == SQLITE_OK else { throw destination.error(finished, "backup") }
     }
 
     func close() {
@@ -158,7 +184,7 @@ final class SQLiteStatement {
         default:
             let db = sqlite3_db_handle(handle)
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? ""
-            throw .io("sqlite: step: \(message) (code \(rc))")
+            throw sqliteError(rc, "step: \(message) (code \(rc))")
         }
     }
 
@@ -180,6 +206,11 @@ final class SQLiteStatement {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    /// NULL reads as nil, not as 0 (a row written before checksums existed has none).
+    func optionalInt64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }
 
     func bytes(_ column: Int32) -> [UInt8] {

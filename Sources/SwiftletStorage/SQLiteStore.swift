@@ -15,12 +15,21 @@ import Darwin
 /// counter, the history for watches and the point-in-time lists all come from one table:
 ///
 ///     log(id INTEGER PRIMARY KEY,  -- the revision
-///         key TEXT, created, deleted, create_revision, prev_revision, value BLOB)
+///         key TEXT, created, deleted, create_revision, prev_revision, value BLOB,
+///         crc INTEGER)             -- CRC-32 of the whole row, checked on every read
 ///     index log_key_id(key, id)    -- newest row per key, and prefix range scans
 ///     meta(name, value)            -- 'compact_revision'
 ///
 /// A key's live value is its newest row unless that row is a delete marker. Delete markers
-/// carry the last value, so a replayed delete can still say what was deleted.
+/// are empty: the deleted value is the row they follow (`prev_revision`), which compaction
+/// keeps as long as the marker can be replayed, so deleting never costs the space of a copy.
+///
+/// Integrity: opening runs `PRAGMA quick_check` and checks every row's checksum, and refuses
+/// a damaged file with `.corrupt`; afterwards every row read is checked again, so a byte
+/// flipped on disk is an error, never a silently wrong object. Compaction returns freed
+/// pages to the file system (`auto_vacuum = INCREMENTAL`). A write that fails for want of
+/// space or an I/O error is remembered for `writeFailure()`, which the API server's
+/// `/readyz` reports.
 ///
 /// Durability: WAL with `synchronous=NORMAL`. A commit is a write(2) into the WAL, not an
 /// fsync, so an acknowledged write survives the process being killed (kill -9, crash,
@@ -39,6 +48,10 @@ public final class SQLiteStore: Store {
     private struct State {
         var connection: SQLiteConnection?
         var watchers: [Watcher] = []
+        /// Why the last write failed, when it failed for the file's sake (space, I/O); nil
+        /// once a write succeeds again.
+        var writeFailure: String?
+        var lastWriteProbe: ContinuousClock.Instant?
     }
 
     private let state: Mutex<State>
@@ -56,14 +69,29 @@ public final class SQLiteStore: Store {
     /// Opens (creating if needed) the store at `path`. Missing parent directories are created
     /// with mode 0700; a new file gets mode 0600 (it holds every Secret of the cluster), and
     /// an existing file loses any group/other permission bits.
-    public init(path: String) throws(StoreError) {
+    ///
+    /// Unless `verify` is false, the whole file is checked first (`quick_check` and every
+    /// row's checksum), and a damaged one is refused with `.corrupt` naming the file and
+    /// what is wrong with it.
+    public init(path: String, verify: Bool = true) throws(StoreError) {
         self.path = path
         try Self.prepareFile(path)
-        let connection = try SQLiteConnection(path: path)
+        let connection: SQLiteConnection
+        do throws(StoreError) {
+            connection = try SQLiteConnection(path: path)
+        } catch {
+            throw Self.naming(path, error)
+        }
         let revision: Int64
         let compacted: Int64
         do throws(StoreError) {
             try Self.configure(connection)
+            if verify {
+                let problems = try Self.integrityProblems(connection)
+                if !problems.isEmpty {
+                    throw StoreError.corrupt(problems.joined(separator: "; "))
+                }
+            }
             compacted = try Self.metaValue(connection, "compact_revision") ?? 0
             // The newest row is never compacted away (compaction only removes rows below the
             // compacted revision, which is at most the newest one), so MAX(id) is the current
@@ -71,7 +99,7 @@ public final class SQLiteStore: Store {
             revision = max(try Self.maxID(connection), compacted)
         } catch {
             connection.close()
-            throw error
+            throw Self.naming(path, error)
         }
         revisionMirror = Atomic(revision)
         compactedMirror = Atomic(compacted)
@@ -88,7 +116,7 @@ public final class SQLiteStore: Store {
     public func get(_ key: String) throws(StoreError) -> KeyValue? {
         try state.withLock { (s) throws(StoreError) -> KeyValue? in
             guard let db = s.connection else { throw .closed }
-            return try Self.newestRow(db, key)?.live
+            return try newestRow(db, key).flatMap { $0.deleted ? nil : $0.keyValue }
         }
     }
 
@@ -113,16 +141,17 @@ public final class SQLiteStore: Store {
             keys.bindText(1, KeyOrder.lowerBound(prefix: prefix, startAfter: startAfter))
             keys.bindText(2, KeyOrder.upperBound(prefix: prefix))
             keys.bind(3, at)
-            let row = try db.statement("SELECT deleted, create_revision, value FROM log WHERE id = ?1")
+            let row = try db.statement("SELECT \(LogRow.columns) FROM log WHERE id = ?1")
 
             let want = limit > 0 ? limit + 1 : Int.max   // one extra to learn `hasMore`
             var items: [KeyValue] = []
             while items.count < want, try keys.step() {
-                let id = keys.int64(1)
-                row.bind(1, id)
+                row.bind(1, keys.int64(1))
                 defer { row.reset() }
-                guard try row.step(), !row.bool(0) else { continue }   // deleted at `at`
-                items.append(KeyValue(key: keys.string(0), value: row.bytes(2), createRevision: row.int64(1), modRevision: id))
+                guard try row.step() else { continue }
+                let found = try LogRow(checking: row, in: path)
+                if found.deleted { continue }   // deleted at `at`
+                items.append(found.keyValue)
             }
             let hasMore = limit > 0 && items.count > limit
             if hasMore { items.removeLast() }
@@ -153,6 +182,38 @@ public final class SQLiteStore: Store {
         try write(key, .delete(expected: expectedRevision), encode: { _ in [] })
     }
 
+    public func writeFailure() -> String? {
+        state.withLock { s -> String? in
+            guard let failure = s.writeFailure else { return nil }
+            guard let db = s.connection else { return failure }
+            let now = ContinuousClock.now
+            if let last = s.lastWriteProbe, now - last < .seconds(1) { return failure }
+            s.lastWriteProbe = now
+            do throws(StoreError) {
+                try Self.probeWrite(db)
+                s.writeFailure = nil
+                return nil
+            } catch {
+                s.writeFailure = "\(error)"
+                return s.writeFailure
+            }
+        }
+    }
+
+    /// A write of about the size of a large object, committed and then removed again: the
+    /// test of whether space has come back when the cluster itself writes nothing.
+    private static func probeWrite(_ db: SQLiteConnection) throws(StoreError) {
+        for sql in ["INSERT OR REPLACE INTO meta (name, value) VALUES ('write_probe', zeroblob(65536))",
+                    "DELETE FROM meta WHERE name = 'write_probe'"] {
+            do throws(StoreError) {
+                try db.exec("BEGIN IMMEDIATE; \(sql); COMMIT")
+            } catch {
+                db.rollback()
+                throw error
+            }
+        }
+    }
+
     /// One write = one transaction: read the key's newest row, check, insert the next row.
     /// `BEGIN IMMEDIATE` takes SQLite's write lock up front, so even a second connection on
     /// the same file (another process) cannot slip a write between the check and the insert;
@@ -166,44 +227,36 @@ public final class SQLiteStore: Store {
             let event: StoreEvent
             do throws(StoreError) {
                 let rev = max(try Self.maxID(db), revisionMirror.load(ordering: .relaxed)) + 1
-                let newest = try Self.newestRow(db, key)
-                let live = newest?.live
-                let insert = try db.statement("""
-                    INSERT INTO log (id, key, created, deleted, create_revision, prev_revision, value)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                    """)
-                insert.bind(1, rev)
-                insert.bindText(2, key)
+                let newest = try newestRow(db, key)
+                let live = newest.flatMap { $0.deleted ? nil : $0.keyValue }
+                let row: LogRow
                 switch kind {
                 case .create:
                     if live != nil { throw .keyExists(key) }
                     let value = try runEncode(encode, revision: rev)
-                    insert.bind(3, true); insert.bind(4, false)
-                    insert.bind(5, rev); insert.bind(6, newest?.id ?? 0)
-                    insert.bindBlob(7, value)
-                    event = StoreEvent(kind: .created, kv: KeyValue(key: key, value: value, createRevision: rev, modRevision: rev), previous: nil)
+                    row = LogRow(id: rev, key: key, created: true, deleted: false, createRevision: rev, prevRevision: newest?.id ?? 0, value: value)
+                    event = StoreEvent(kind: .created, kv: row.keyValue, previous: nil)
                 case .update(let expected):
                     guard let live else { throw .notFound(key) }
                     guard live.modRevision == expected else { throw .conflict(key: key, currentRevision: live.modRevision) }
                     let value = try runEncode(encode, revision: rev)
-                    insert.bind(3, false); insert.bind(4, false)
-                    insert.bind(5, live.createRevision); insert.bind(6, live.modRevision)
-                    insert.bindBlob(7, value)
-                    event = StoreEvent(kind: .updated, kv: KeyValue(key: key, value: value, createRevision: live.createRevision, modRevision: rev), previous: live)
+                    row = LogRow(id: rev, key: key, created: false, deleted: false, createRevision: live.createRevision, prevRevision: live.modRevision, value: value)
+                    event = StoreEvent(kind: .updated, kv: row.keyValue, previous: live)
                 case .delete(let expected):
                     guard let live else { throw .notFound(key) }
                     if let expected, live.modRevision != expected { throw .conflict(key: key, currentRevision: live.modRevision) }
-                    insert.bind(3, false); insert.bind(4, true)
-                    insert.bind(5, live.createRevision); insert.bind(6, live.modRevision)
-                    insert.bindBlob(7, live.value)
+                    row = LogRow(id: rev, key: key, created: false, deleted: true, createRevision: live.createRevision, prevRevision: live.modRevision, value: [])
                     event = StoreEvent(kind: .deleted, kv: KeyValue(key: key, value: live.value, createRevision: live.createRevision, modRevision: rev), previous: live)
                 }
-                try insert.run()
+                try Self.insert(row, into: db)
                 try db.exec("COMMIT")
             } catch {
                 db.rollback()
+                if case .io = error { s.writeFailure = "\(error)" }
+                if case .corrupt = error { s.writeFailure = "\(error)" }
                 throw error
             }
+            s.writeFailure = nil
             revisionMirror.store(event.revision, ordering: .releasing)
             s.watchers.deliver(event)
             return event.kv
@@ -232,40 +285,39 @@ public final class SQLiteStore: Store {
 
     private func replay(_ db: SQLiteConnection, prefix: String, after revision: Int64, to watcher: Watcher) throws(StoreError) {
         let rows = try db.statement("""
-            SELECT id, key, created, deleted, create_revision, prev_revision, value FROM log
+            SELECT \(LogRow.columns) FROM log
             WHERE id > ?1 AND key >= ?2 AND key < ?3 ORDER BY id
             """)
         defer { rows.reset() }
         rows.bind(1, revision)
         rows.bindText(2, Array(prefix.utf8))
         rows.bindText(3, KeyOrder.upperBound(prefix: prefix))
-        let previousRow = try db.statement("SELECT deleted, create_revision, value FROM log WHERE id = ?1 AND key = ?2")
+        let previousRow = try db.statement("SELECT \(LogRow.columns) FROM log WHERE id = ?1 AND key = ?2")
         while try rows.step() {
-            let id = rows.int64(0)
-            let key = rows.string(1)
-            let created = rows.bool(2), deleted = rows.bool(3)
-            let createRevision = rows.int64(4), prevRevision = rows.int64(5)
-            let kv = KeyValue(key: key, value: rows.bytes(6), createRevision: createRevision, modRevision: id)
+            let row = try LogRow(checking: rows, in: path)
             let event: StoreEvent
-            if created {
-                event = StoreEvent(kind: .created, kv: kv, previous: nil)
-            } else if deleted {
-                // The marker carries the deleted value, so `previous` needs no lookup.
-                var previous = kv
-                previous.modRevision = prevRevision
-                event = StoreEvent(kind: .deleted, kv: kv, previous: previous)
+            if row.created {
+                event = StoreEvent(kind: .created, kv: row.keyValue, previous: nil)
             } else {
-                // Compaction keeps the row an update replaced whenever that update is still
-                // replayable, so this lookup only misses for history older than any watch
-                // may start from; nil is then the documented answer.
-                previousRow.bind(1, prevRevision)
-                previousRow.bindText(2, key)
+                // Compaction keeps the row an update or a delete replaced whenever that event
+                // is still replayable, so this lookup only misses for history older than any
+                // watch may start from; nil is then the documented answer.
+                previousRow.bind(1, row.prevRevision)
+                previousRow.bindText(2, row.key)
                 defer { previousRow.reset() }
                 var previous: KeyValue?
-                if try previousRow.step(), !previousRow.bool(0) {
-                    previous = KeyValue(key: key, value: previousRow.bytes(2), createRevision: previousRow.int64(1), modRevision: prevRevision)
+                if try previousRow.step() {
+                    let found = try LogRow(checking: previousRow, in: path)
+                    if !found.deleted { previous = found.keyValue }
                 }
-                event = StoreEvent(kind: .updated, kv: kv, previous: previous)
+                if row.deleted {
+                    // A delete event carries the deleted value, as a live one does.
+                    var kv = row.keyValue
+                    kv.value = previous?.value ?? []
+                    event = StoreEvent(kind: .deleted, kv: kv, previous: previous)
+                } else {
+                    event = StoreEvent(kind: .updated, kv: row.keyValue, previous: previous)
+                }
             }
             guard watcher.deliver(event) else { return }
         }
@@ -295,7 +347,12 @@ public final class SQLiteStore: Store {
             }
             if done { break }
         }
-        state.withLock { s in s.connection?.checkpointTruncate() }
+        state.withLock { s in
+            // Freed pages go back to the file system (best effort: on a full disk moving
+            // pages may itself fail, and the free pages are still reused by later writes).
+            try? s.connection?.exec("PRAGMA incremental_vacuum")
+            s.connection?.checkpointTruncate()
+        }
     }
 
     /// One compaction step from `from` (the compacted revision) to `to`.
@@ -345,22 +402,59 @@ public final class SQLiteStore: Store {
 
     // MARK: - Internals
 
-    private struct Row {
-        var id: Int64
-        var deleted: Bool
-        var live: KeyValue?
-    }
-
     /// The key's newest row (live or delete marker), found backwards on (key, id).
-    private static func newestRow(_ db: SQLiteConnection, _ key: String) throws(StoreError) -> Row? {
-        let st = try db.statement("SELECT id, deleted, create_revision, value FROM log WHERE key = ?1 ORDER BY id DESC LIMIT 1")
+    private func newestRow(_ db: SQLiteConnection, _ key: String) throws(StoreError) -> LogRow? {
+        let st = try db.statement("SELECT \(LogRow.columns) FROM log WHERE key = ?1 ORDER BY id DESC LIMIT 1")
         defer { st.reset() }
         st.bindText(1, key)
         guard try st.step() else { return nil }
-        let id = st.int64(0)
-        let deleted = st.bool(1)
-        let live = deleted ? nil : KeyValue(key: key, value: st.bytes(3), createRevision: st.int64(2), modRevision: id)
-        return Row(id: id, deleted: deleted, live: live)
+        return try LogRow(checking: st, in: path)
+    }
+
+    private static func insert(_ row: LogRow, into db: SQLiteConnection) throws(StoreError) {
+        let insert = try db.statement("""
+            INSERT INTO log (\(LogRow.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """)
+        insert.bind(1, row.id)
+        insert.bindText(2, row.key)
+        insert.bind(3, row.created)
+        insert.bind(4, row.deleted)
+        insert.bind(5, row.createRevision)
+        insert.bind(6, row.prevRevision)
+        insert.bindBlob(7, row.value)
+        insert.bind(8, row.checksum)
+        try insert.run()
+    }
+
+    /// What is wrong with the file, at most `limit` findings: SQLite's `quick_check` (pages,
+    /// b-trees, records, index entries), then, if the structure holds, every row's checksum.
+    static func integrityProblems(_ db: SQLiteConnection, limit: Int = 5) throws(StoreError) -> [String] {
+        let check = try db.statement("PRAGMA quick_check(\(limit))")
+        defer { check.reset() }
+        var structure: [String] = []
+        while try check.step() { structure.append(check.string(0)) }
+        if structure != ["ok"] { return structure }
+
+        let rows = try db.statement("SELECT \(LogRow.columns) FROM log")
+        defer { rows.reset() }
+        var problems: [String] = []
+        while problems.count < limit, try rows.step() {
+            do throws(StoreError) {
+                _ = try LogRow(checking: rows, in: nil)
+            } catch {
+                if case .corrupt(let message) = error { problems.append(message) } else { throw error }
+            }
+        }
+        return problems
+    }
+
+    /// `error`, saying which file it is about.
+    private static func naming(_ path: String, _ error: StoreError) -> StoreError {
+        switch error {
+        case .corrupt(let message): return .corrupt("\(path) is damaged: \(message)")
+        case .io(let message): return .io("\(path): \(message)")
+        default: return error
+        }
     }
 
     private static func maxID(_ db: SQLiteConnection) throws(StoreError) -> Int64 {
@@ -383,13 +477,22 @@ public final class SQLiteStore: Store {
         try st.run()
     }
 
-    static let schemaVersion = 1
+    /// 1: the log and meta tables. 2: each row's checksum, and empty delete markers.
+    static let schemaVersion = 2
 
     private static func configure(_ db: SQLiteConnection) throws(StoreError) {
         guard let handle = db.handle else { throw .closed }
         // Wait (rather than fail at once) if another connection holds the write lock, e.g. a
         // second process briefly opening the file, or WAL recovery after a crash.
         sqlite3_busy_timeout(handle, 5_000)
+        // A store already at this schema is opened without writing anything, so a server can
+        // start (and serve reads) on a full disk.
+        let current = Int(try db.queryText("PRAGMA user_version") ?? "0") ?? 0
+        if current == 0 {
+            // Only possible on a new file, before its first table: compaction can then hand
+            // freed pages back to the file system.
+            try db.exec("PRAGMA auto_vacuum = INCREMENTAL")
+        }
         let mode = try db.queryText("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
             throw .io("sqlite: cannot switch \(mode ?? "?") journal to WAL")
@@ -401,12 +504,14 @@ public final class SQLiteStore: Store {
             PRAGMA temp_store = MEMORY;
             PRAGMA cache_size = -16384;
             """)
+        if current == schemaVersion { return }
         try db.exec("BEGIN IMMEDIATE")
         do throws(StoreError) {
             let version = Int(try db.queryText("PRAGMA user_version") ?? "0") ?? 0
             if version > schemaVersion {
                 throw .io("sqlite: schema version \(version) is newer than this binary understands (\(schemaVersion))")
             }
+            if version == 1 { try addChecksums(db) }
             try db.exec("""
                 CREATE TABLE IF NOT EXISTS log (
                     id INTEGER PRIMARY KEY,
@@ -415,7 +520,8 @@ public final class SQLiteStore: Store {
                     deleted INTEGER NOT NULL,
                     create_revision INTEGER NOT NULL,
                     prev_revision INTEGER NOT NULL,
-                    value BLOB
+                    value BLOB,
+                    crc INTEGER
                 );
                 CREATE INDEX IF NOT EXISTS log_key_id ON log (key, id);
                 CREATE TABLE IF NOT EXISTS meta (
@@ -431,10 +537,30 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Schema 1 to 2: every row gets its checksum (delete markers keep the value they carry;
+    /// new ones are empty).
+    private static func addChecksums(_ db: SQLiteConnection) throws(StoreError) {
+        try db.exec("ALTER TABLE log ADD COLUMN crc INTEGER")
+        // Read first, then write: SQLite leaves undefined what a scan sees of rows changed under it.
+        var checksums: [(id: Int64, crc: Int64)] = []
+        let rows = try db.statement("SELECT \(LogRow.columns) FROM log")
+        while try rows.step() {
+            let row = LogRow(reading: rows)
+            checksums.append((row.id, row.checksum))
+        }
+        rows.reset()
+        let update = try db.statement("UPDATE log SET crc = ?1 WHERE id = ?2")
+        for (id, crc) in checksums {
+            update.bind(1, crc)
+            update.bind(2, id)
+            try update.run()
+        }
+    }
+
     /// Creates the file (and its directory) before SQLite does, because SQLite would create it
     /// 0644 minus umask; SQLite then gives the -wal and -shm files the same mode as the
     /// database file.
-    private static func prepareFile(_ path: String) throws(StoreError) {
+    static func prepareFile(_ path: String) throws(StoreError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             do {

@@ -57,6 +57,12 @@ public protocol Store: AnyObject, Sendable {
     /// one above `currentRevision` fails with `.futureRevision`.
     func compact(revision: Int64) throws(StoreError)
 
+    /// Why the store cannot take writes, or nil when it can. After a write failed for the
+    /// store's own sake (no space left, an I/O error), a call tries a small write of its own
+    /// (at most once a second), so the answer clears as soon as space returns even when no
+    /// one else writes; any successful write clears it too.
+    func writeFailure() -> String?
+
     /// Flushes and closes; later calls fail with `.closed`. Registered watches are dropped
     /// without a final event.
     func close()
@@ -126,6 +132,26 @@ public enum StoreError: Error, Equatable, Sendable {
     case futureRevision(Int64)
     case encodingFailed(String)
     case io(String)
+    /// The file is damaged: SQLite found its structure broken, or a row failed its checksum.
+    /// Nothing but a restore (or a reset) brings the lost data back.
+    case corrupt(String)
     case closed
     case invalidURL(String)
+}
+
+extension StoreError: CustomStringConvertible {
+    /// What a client or an operator reads: the cause, without the enum's spelling.
+    public var description: String {
+        switch self {
+        case .keyExists(let key): return "key exists: \(key)"
+        case .notFound(let key): return "key not found: \(key)"
+        case .conflict(let key, let revision): return "conflict on \(key): its revision is \(revision)"
+        case .compacted(let requested, let compacted): return "revision \(requested) is compacted (the oldest is \(compacted))"
+        case .futureRevision(let revision): return "revision \(revision) is in the future"
+        case .encodingFailed(let message): return "encoding failed: \(message)"
+        case .io(let message), .corrupt(let message): return message
+        case .closed: return "the datastore is closed"
+        case .invalidURL(let url): return "invalid datastore URL \(url)"
+        }
+    }
 }

@@ -65,11 +65,36 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a client may take to send a request's body.")
     var requestBodyTimeout = 60.0
 
+    @Flag(help: "Start on an empty datastore although DATA_DIR holds a cluster's CA; an existing datastore file is moved aside (to PATH.reset-UNIXTIME), not deleted.")
+    var resetDatastore = false
+
+    @Option(help: "How often the server snapshots its SQLite datastore, as a duration (12h, 30m, 90s); 0 turns scheduled snapshots off.")
+    var snapshotInterval = "12h"
+
+    @Option(help: "How many scheduled snapshots to keep; older ones are removed.")
+    var snapshotRetention = 5
+
+    @Option(help: "Where snapshots are kept (default: DATA_DIR/snapshots).")
+    var snapshotDir: String?
+
+    func validate() throws {
+        guard Self.parseDuration(snapshotInterval) != nil else {
+            throw ValidationError("invalid --snapshot-interval \(snapshotInterval): use a duration such as 12h, 30m or 90s, or 0")
+        }
+        guard snapshotRetention >= 1 else { throw ValidationError("--snapshot-retention must be at least 1") }
+    }
+
     func run() async throws {
         let started = ContinuousClock.now
         let dataDir = self.dataDir ?? Self.defaultDataDir()
         try SecureFiles.createDirectory(dataDir, mode: 0o700)
         try SecureFiles.setMode(dataDir, 0o700)
+        guard try ServerLock.acquireForProcessLifetime(dataDir: dataDir) else {
+            throw CommandFailure("swiftlet server: another swiftlet server is running on \(dataDir) (it holds \(ServerLock.path(dataDir: dataDir)))")
+        }
+        let datastoreURL = datastore ?? "sqlite://\(dataDir)/state.db"
+        let databasePath = datastoreURL.hasPrefix("sqlite://") ? String(datastoreURL.dropFirst("sqlite://".count)) : nil
+        if let databasePath { try prepareDatastore(databasePath, dataDir: dataDir) }
         let agent = disableAgent ? nil : try agentConfig(dataDir: dataDir)
 
         var config = APIServerConfig()
@@ -90,7 +115,7 @@ struct ServerCommand: AsyncParsableCommand {
             tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
         ]
 
-        let store = try openStore(url: datastore ?? "sqlite://\(dataDir)/state.db")
+        let store = try Self.openDatastore(datastoreURL, dataDir: dataDir)
         let server = try APIServer(config: config, store: store)
         server.nodeStreaming.remoteToken = tokens.nodeToken
 
@@ -119,7 +144,7 @@ struct ServerCommand: AsyncParsableCommand {
         // Written unbuffered: scripts wait for this text on a pipe.
         FileHandle.standardOutput.write(Data("""
             swiftlet server ready on https://\(clientHost):\(bound.port) in \(elapsed.formatted(.units(allowed: [.milliseconds])))
-              datastore:  \(datastore ?? "sqlite://\(dataDir)/state.db")
+              datastore:  \(datastoreURL)
               kubeconfig: \(kubeconfigPath)
             use it with:  export KUBECONFIG=\(kubeconfigPath); kubectl get nodes
 
@@ -132,6 +157,9 @@ struct ServerCommand: AsyncParsableCommand {
                 _ = try? store.compactIfNeeded(keepRevisions: 1000)
             }
         }
+        let snapshots = databasePath.flatMap { database in
+            scheduleSnapshots(database: database, dataDir: dataDir, node: agent?.nodeName ?? nodeName ?? NodeAgentConfig.machineHostName())
+        }
         let serving = Task { try await http.serve(bound) }
         let controlPlane = Task {
             await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes, agent: agent)
@@ -143,8 +171,87 @@ struct ServerCommand: AsyncParsableCommand {
         await Self.waitForEnd(of: controlPlane, atMost: .seconds(5))
         serving.cancel()
         compaction.cancel()
+        snapshots?.cancel()
         server.shutdown()
         store.close()
+    }
+
+    /// Opens the datastore; a damaged one is refused with the ways to recover.
+    static func openDatastore(_ url: String, dataDir: String) throws -> any Store {
+        let result = Result { () throws(StoreError) -> any Store in try openStore(url: url) }
+        guard case .failure(let error) = result, case .corrupt(let problem) = error else { return try result.get() }
+        throw CommandFailure("""
+            swiftlet server: the datastore \(problem)
+            It is left as it is. To recover, either restore a snapshot (list them with `swiftlet datastore snapshot ls --data-dir \(dataDir)`, \
+            then `swiftlet datastore snapshot restore NAME --data-dir \(dataDir)`), or start an empty cluster that keeps this CA with --reset-datastore, \
+            which moves the damaged file aside.
+            """)
+    }
+
+    /// Refuses to start a new, empty cluster in a data dir that already holds one's CA: a
+    /// missing or empty datastore there means the cluster's objects were lost, and the
+    /// operator should restore a snapshot rather than find an empty cluster with the old
+    /// credentials. `--reset-datastore` is the way to say an empty one is wanted.
+    func prepareDatastore(_ database: String, dataDir: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: database))?[.size] as? Int
+        if resetDatastore {
+            guard FileManager.default.fileExists(atPath: database) else { return }
+            let aside = database + ".reset-\(Int64(Date().timeIntervalSince1970))"
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: database + suffix) {
+                try FileManager.default.moveItem(atPath: database + suffix, toPath: aside + suffix)
+            }
+            FileHandle.standardError.write(Data("swiftlet server: --reset-datastore: moved \(database) to \(aside); starting on an empty datastore\n".utf8))
+            return
+        }
+        let ca = PKILayout(dataDirectory: dataDir).caCertificatePath
+        guard (size ?? 0) == 0, FileManager.default.fileExists(atPath: ca) else { return }
+        throw CommandFailure("""
+            swiftlet server: \(database) is \(size == nil ? "missing" : "empty"), but \(dataDir) holds a cluster's CA (\(ca)): \
+            the cluster's objects are gone, and starting would make an empty cluster with the old credentials. \
+            Restore a snapshot (`swiftlet datastore snapshot ls --data-dir \(dataDir)`, then `swiftlet datastore snapshot restore NAME --data-dir \(dataDir)`), \
+            or pass --reset-datastore to start an empty cluster that keeps this CA.
+            """)
+    }
+
+    /// Snapshots the datastore every `--snapshot-interval` as `scheduled-NODE-UNIXTIME`,
+    /// keeping the newest `--snapshot-retention` (k3s: every 12 hours, 5 kept).
+    func scheduleSnapshots(database: String, dataDir: String, node: String) -> Task<Void, Never>? {
+        guard let interval = Self.parseDuration(snapshotInterval), interval > .zero else { return nil }
+        let directory = SnapshotDirectory(path: snapshotDir ?? Self.defaultSnapshotDir(dataDir: dataDir))
+        let retention = snapshotRetention
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                do {
+                    let saved = try directory.save(database: database, name: "scheduled", node: node)
+                    directory.prune(prefix: "scheduled-\(node)-", keep: retention)
+                    ClientLog.standardError("swiftlet server: saved snapshot \(saved.path)")
+                } catch {
+                    ClientLog.standardError("swiftlet server: scheduled snapshot failed: \(error)")
+                }
+            }
+        }
+    }
+
+    static func defaultSnapshotDir(dataDir: String) -> String { dataDir + "/snapshots" }
+
+    /// A duration as Go writes them (`12h`, `1h30m`, `90s`, `500ms`), or `0`.
+    static func parseDuration(_ text: String) -> Duration? {
+        if text == "0" { return .zero }
+        let units: [(suffix: String, nanoseconds: Double)] = [("ms", 1e6), ("h", 3.6e12), ("m", 6e10), ("s", 1e9)]
+        var rest = Substring(text)
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { return nil }
+            rest = rest.dropFirst(unit.suffix.count)
+            total += value * unit.nanoseconds
+        }
+        guard total > 0, total < 1e18 else { return nil }
+        return .nanoseconds(Int64(total))
     }
 
     /// This machine's node: its pods and containers under DATA_DIR/agent, its images,

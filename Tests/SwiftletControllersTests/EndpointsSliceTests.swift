@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletTestSupport
 import Testing
 import SwiftletAPI
 import SwiftletClient
@@ -14,7 +15,7 @@ import SwiftletMachinery
         try await h.pod("web-2", ip: "10.1.0.3", ready: false, node: "node-b")
 
         var slices: [JSONValue] = []
-        #expect(await epEventually {
+        #expect(await eventually {
             slices = await h.slices("web")
             return slices.count == 1 && sliceEndpoints(slices).count == 2
         })
@@ -42,7 +43,7 @@ import SwiftletMachinery
 
         // Readiness changes are written into the same slice.
         try await h.setReady("web-2", true)
-        #expect(await epEventually {
+        #expect(await eventually {
             let now = await h.slices("web")
             return now.count == 1 && now[0][path: "metadata", "name"]?.stringValue == name
                 && sliceEndpoints(now)["10.1.0.3"]?[path: "conditions", "ready"] == true
@@ -50,11 +51,11 @@ import SwiftletMachinery
 
         // A terminating pod (graceful deletion of a bound pod) stays, serving but not ready.
         _ = try await h.client.delete(Resources.pods, namespace: "default", name: "web-1")
-        #expect(await epEventually {
+        #expect(await eventually {
             sliceEndpoints(await h.slices("web"))["10.1.0.2"]?["conditions"] == ["ready": false, "serving": true, "terminating": true]
         })
         try await h.client.delete(Resources.pods, namespace: "default", name: "web-1", options: DeleteOptions(gracePeriodSeconds: 0))
-        #expect(await epEventually { Array(sliceEndpoints(await h.slices("web")).keys) == ["10.1.0.3"] })
+        #expect(await eventually { Array(sliceEndpoints(await h.slices("web")).keys) == ["10.1.0.3"] })
         await h.stop()
     }
 
@@ -63,12 +64,12 @@ import SwiftletMachinery
         defer { h.task.cancel() }
         _ = try await h.service("empty", selector: ["app": "nothing"])
         var slices: [JSONValue] = []
-        #expect(await epEventually {
+        #expect(await eventually {
             slices = await h.slices("empty")
             return slices.count == 1
         })
         #expect(slices[0]["endpoints"]?.arrayValue?.isEmpty ?? true)
-        #expect(await epEventually { (await h.endpoints("empty"))?["subsets"]?.arrayValue?.isEmpty ?? false })
+        #expect(await eventually { (await h.endpoints("empty"))?["subsets"]?.arrayValue?.isEmpty ?? false })
         await h.stop()
     }
 
@@ -79,7 +80,7 @@ import SwiftletMachinery
         try await h.pod("a", labels: ["app": "api"], ip: "10.2.0.2", containerPorts: [["name": "http", "containerPort": 8080]])
         try await h.pod("b", labels: ["app": "api"], ip: "10.2.0.3", containerPorts: [["name": "http", "containerPort": 9090]])
         var slices: [JSONValue] = []
-        #expect(await epEventually {
+        #expect(await eventually {
             slices = await h.slices("api")
             return slices.count == 2 && sliceEndpoints(slices).count == 2
         })
@@ -96,13 +97,13 @@ import SwiftletMachinery
             try await h.pod("big-\(i)", labels: ["app": "big"], ip: "10.3.\(i / 200).\(i % 200 + 2)")
         }
         var slices: [JSONValue] = []
-        #expect(await epEventually {
+        #expect(await eventually {
             slices = await h.slices("big")
             return sliceEndpoints(slices).count == 130
         })
         #expect(slices.allSatisfy { ($0["endpoints"]?.arrayValue?.count ?? 0) <= 100 })
         #expect(slices.count == 2)
-        #expect(await epEventually { epIPs(await h.endpoints("big")).count == 130 })
+        #expect(await eventually { epIPs(await h.endpoints("big")).count == 130 })
         await h.stop()
     }
 
@@ -112,13 +113,13 @@ import SwiftletMachinery
         _ = try await h.service("web", selector: ["app": "web"])
         try await h.pod("web-1", ip: "10.1.0.2")
         var slices: [JSONValue] = []
-        #expect(await epEventually {
+        #expect(await eventually {
             slices = await h.slices("web")
             return sliceEndpoints(slices).count == 1
         })
         let name = slices[0][path: "metadata", "name"]?.stringValue ?? ""
         try await h.client.delete(Resources.endpointslices, namespace: "default", name: name)
-        #expect(await epEventually {
+        #expect(await eventually {
             let now = await h.slices("web")
             return now.count == 1 && now[0][path: "metadata", "name"]?.stringValue != name && sliceEndpoints(now).count == 1
         })

@@ -87,16 +87,6 @@ struct EndpointsHarness {
     }
 }
 
-/// Polls until `condition` holds; false after `timeout`.
-func epEventually(timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while await !condition() {
-        if ContinuousClock.now > deadline { return false }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return true
-}
-
 /// The IPs of an Endpoints' ready (or not-ready) addresses, over all subsets, sorted.
 func epIPs(_ endpoints: JSONValue?, notReady: Bool = false) -> [String] {
     let field = notReady ? "notReadyAddresses" : "addresses"

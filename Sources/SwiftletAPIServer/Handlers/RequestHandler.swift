@@ -8,9 +8,8 @@ import SwiftletPKI
 extension APIServer {
     /// Serves one HTTP request: health and version, discovery and OpenAPI, then resources.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if let health = health(request) { return health }
         switch request.path {
-        case "/healthz", "/livez", "/readyz", "/healthz/", "/livez/", "/readyz/":
-            return .text("ok")
         case "/version", "/version/":
             return .json(Self.versionInfo)
         default:
@@ -27,16 +26,41 @@ extension APIServer {
         }
     }
 
+    /// Upstream's health endpoints, open to anyone: `/livez` says the process serves;
+    /// `/readyz` and `/healthz` also say whether the datastore takes writes, so a load
+    /// balancer or an operator learns of a full disk. `/readyz/datastore` asks one check;
+    /// `?verbose` lists them all. A failed check's reason is withheld, as upstream withholds it
+    /// from these unauthenticated paths.
+    func health(_ request: HTTPRequest) -> HTTPResponse? {
+        var segments = request.path.split(separator: "/").map(String.init)
+        guard let endpoint = segments.first, ["livez", "readyz", "healthz"].contains(endpoint), segments.count <= 2 else { return nil }
+        segments.removeFirst()
+        var checks: [(name: String, passes: () -> Bool)] = [("ping", { true })]
+        if endpoint != "livez" { checks.append(("datastore", { [store] in store.writeFailure() == nil })) }
+        if let only = segments.first {
+            guard let check = checks.first(where: { $0.name == only }) else {
+                return .text("404 page not found\n", status: .notFound)
+            }
+            return check.passes() ? .text("ok") : .text("internal server error: \(only) check failed\n", status: .internalServerError)
+        }
+        let results = checks.map { (name: $0.name, passed: $0.passes()) }
+        let passed = results.allSatisfy(\.passed)
+        if passed && request.query["verbose"] == nil { return .text("ok") }
+        var body = ""
+        for result in results {
+            body += result.passed ? "[+]\(result.name) ok\n" : "[-]\(result.name) failed: reason withheld\n"
+        }
+        body += passed ? "\(endpoint) check passed\n" : "\(endpoint) check failed\n"
+        return .text(body, status: passed ? .ok : .internalServerError)
+    }
+
     /// What may be answered from a request's head alone, before its body is read: the public
     /// paths, and requests with a token the server knows. Anyone else gets 401 and a closed
     /// connection, without the server holding their body.
     public func checkHead(_ request: HTTPRequest) -> HTTPResponse? {
-        switch request.path {
-        case "/healthz", "/livez", "/readyz", "/healthz/", "/livez/", "/readyz/", "/version", "/version/":
-            return nil
-        default:
-            return authenticate(request) == nil ? .error(.unauthorized()) : nil
-        }
+        if request.path == "/version" || request.path == "/version/" { return nil }
+        if let endpoint = request.path.split(separator: "/").first, ["livez", "readyz", "healthz"].contains(endpoint) { return nil }
+        return authenticate(request) == nil ? .error(.unauthorized()) : nil
     }
 
     /// kube-apiserver's answer when the in-flight limit is reached.

@@ -75,11 +75,15 @@ public final class EndpointSliceController: Controller {
         guard written.caughtUp(key, lookup: { slices.get(namespace: key.namespace, name: $0) }) else { return }
         let existing = slices.byIndex(name: Self.serviceIndex, value: key.description)
 
-        guard let service = services.get(key), service[path: "spec", "type"]?.stringValue != "ExternalName",
-              let selector = ServiceEndpoints.selector(of: service) else {
+        guard let service = services.get(key) else {
             for slice in existing { try await delete(slice, for: key) }
             return
         }
+        // As upstream: an ExternalName Service, or one without a selector, gets no slices from
+        // this controller, and whatever slices it has (the API server's own for `kubernetes`,
+        // ones made by hand) are left alone.
+        guard service[path: "spec", "type"]?.stringValue != "ExternalName",
+              let selector = ServiceEndpoints.selector(of: service) else { return }
 
         let desired = Self.desiredSlices(for: service,
                                          pods: ServiceEndpoints.selectedPods(of: service, selector: selector, pods: pods))

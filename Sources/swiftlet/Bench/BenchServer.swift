@@ -54,15 +54,20 @@ final class BenchServer: @unchecked Sendable {
         try process.run()
         let layout = PKILayout(dataDirectory: dataDir)
         let kubeconfig = dataDir + "/kubeconfig.yaml"
-        while !FileManager.default.fileExists(atPath: kubeconfig) {
+        func waitWhileStarting() async throws {
             guard process.isRunning else { throw BenchError("the server exited during start-up") }
-            if ContinuousClock.now - started > .seconds(30) { throw BenchError("the server did not start") }
-            try await Task.sleep(for: .milliseconds(5))
+            if ContinuousClock.now - started > .seconds(60) { throw BenchError("the server did not start") }
+            try await Task.sleep(for: .milliseconds(2))
         }
-        let readyMillis = Int((ContinuousClock.now - started).milliseconds)
+        // A restarted server finds its credentials in place: ready is when /readyz says so.
+        while !FileManager.default.fileExists(atPath: kubeconfig) { try await waitWhileStarting() }
         let token = try String(contentsOfFile: layout.adminTokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let ca = try String(contentsOfFile: layout.caCertificatePath, encoding: .utf8)
         let transport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: token, maxIdleConnections: 64)
+        while await transport.send(HTTPRequest(method: .GET, uri: "/readyz", headers: [:], body: [])).status != .ok {
+            try await waitWhileStarting()
+        }
+        let readyMillis = Int((ContinuousClock.now - started).milliseconds)
         return BenchServer(process: process, port: port, transport: transport, readyMillis: readyMillis)
     }
 
