@@ -33,13 +33,14 @@ struct LogRow {
                   createRevision: statement.int64(4), prevRevision: statement.int64(5), value: statement.bytes(6))
     }
 
-    /// The row `statement` is on, if its stored checksum matches; `.corrupt` otherwise.
+    /// The row `statement` is on, if its stored checksum matches; `.corrupt` otherwise, naming
+    /// `file` when given.
     init(checking statement: SQLiteStatement, in file: String?) throws(StoreError) {
         self.init(reading: statement)
         let stored = statement.optionalInt64(7)
         guard stored == checksum else {
-            let place = file.map { " in \($0)" } ?? ""
-            throw .corrupt("the row of \(key) at revision \(id)\(place) fails its checksum (stored \(stored.map(String.init) ?? "none"), computed \(checksum))")
+            let problem = "the row of \(key) at revision \(id) fails its checksum (stored \(stored.map(String.init) ?? "none"), computed \(checksum))"
+            throw .corrupt(file.map { "\($0) is damaged: \(problem)" } ?? problem)
         }
     }
 

@@ -51,7 +51,7 @@ public enum SQLiteSnapshots {
             guard version <= SQLiteStore.schemaVersion else {
                 throw StoreError.io("its schema version \(version) is newer than this binary understands (\(SQLiteStore.schemaVersion))")
             }
-            let problems = try SQLiteStore.integrityProblems(db)
+            let problems = try SQLiteStore.integrityProblems(db, checksums: true)
             if !problems.isEmpty { throw StoreError.corrupt(problems.joined(separator: "; ")) }
         } catch {
             switch error {

@@ -24,9 +24,9 @@ import Darwin
 /// are empty: the deleted value is the row they follow (`prev_revision`), which compaction
 /// keeps as long as the marker can be replayed, so deleting never costs the space of a copy.
 ///
-/// Integrity: opening runs `PRAGMA quick_check` and checks every row's checksum, and refuses
-/// a damaged file with `.corrupt`; afterwards every row read is checked again, so a byte
-/// flipped on disk is an error, never a silently wrong object. Compaction returns freed
+/// Integrity: opening runs `PRAGMA quick_check` and refuses a damaged file with `.corrupt`;
+/// every row read is checked against its checksum, so a byte flipped on disk is an error,
+/// never a silently wrong object. Compaction returns freed
 /// pages to the file system (`auto_vacuum = INCREMENTAL`). A write that fails for want of
 /// space or an I/O error is remembered for `writeFailure()`, which the API server's
 /// `/readyz` reports.
@@ -70,10 +70,10 @@ public final class SQLiteStore: Store {
     /// with mode 0700; a new file gets mode 0600 (it holds every Secret of the cluster), and
     /// an existing file loses any group/other permission bits.
     ///
-    /// Unless `verify` is false, the whole file is checked first (`quick_check` and every
-    /// row's checksum), and a damaged one is refused with `.corrupt` naming the file and
-    /// what is wrong with it.
-    public init(path: String, verify: Bool = true) throws(StoreError) {
+    /// The file's structure is checked first (`quick_check`), and a damaged one is refused with `.corrupt` naming the file and what is wrong with it. Row
+    /// checksums are checked as rows are read (the API server reads every live row at start),
+    /// not in a pass of their own, which would cost a restart as much again as `quick_check`.
+    public init(path: String) throws(StoreError) {
         self.path = path
         try Self.prepareFile(path)
         let connection: SQLiteConnection
@@ -86,11 +86,9 @@ public final class SQLiteStore: Store {
         let compacted: Int64
         do throws(StoreError) {
             try Self.configure(connection)
-            if verify {
-                let problems = try Self.integrityProblems(connection)
-                if !problems.isEmpty {
-                    throw StoreError.corrupt(problems.joined(separator: "; "))
-                }
+            let problems = try Self.integrityProblems(connection, checksums: false)
+            if !problems.isEmpty {
+                throw StoreError.corrupt(problems.joined(separator: "; "))
             }
             compacted = try Self.metaValue(connection, "compact_revision") ?? 0
             // The newest row is never compacted away (compaction only removes rows below the
@@ -427,13 +425,14 @@ public final class SQLiteStore: Store {
     }
 
     /// What is wrong with the file, at most `limit` findings: SQLite's `quick_check` (pages,
-    /// b-trees, records, index entries), then, if the structure holds, every row's checksum.
-    static func integrityProblems(_ db: SQLiteConnection, limit: Int = 5) throws(StoreError) -> [String] {
+    /// b-trees, records), then, if the structure holds and `checksums` is set, every row's
+    /// checksum.
+    static func integrityProblems(_ db: SQLiteConnection, checksums: Bool, limit: Int = 5) throws(StoreError) -> [String] {
         let check = try db.statement("PRAGMA quick_check(\(limit))")
         defer { check.reset() }
         var structure: [String] = []
         while try check.step() { structure.append(check.string(0)) }
-        if structure != ["ok"] { return structure }
+        if structure != ["ok"] || !checksums { return structure == ["ok"] ? [] : structure }
 
         let rows = try db.statement("SELECT \(LogRow.columns) FROM log")
         defer { rows.reset() }

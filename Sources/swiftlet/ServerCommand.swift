@@ -116,7 +116,14 @@ struct ServerCommand: AsyncParsableCommand {
         ]
 
         let store = try Self.openDatastore(datastoreURL, dataDir: dataDir)
-        let server = try APIServer(config: config, store: store)
+        // Loading the watch caches reads every live row, and so checks each one's checksum.
+        let server: APIServer
+        do {
+            server = try APIServer(config: config, store: store)
+        } catch let error as StoreError {
+            store.close()
+            throw Self.refusal(error, dataDir: dataDir)
+        }
         server.nodeStreaming.remoteToken = tokens.nodeToken
 
         var tls = TLSConfiguration.makeServerConfiguration(
@@ -160,6 +167,7 @@ struct ServerCommand: AsyncParsableCommand {
         let snapshots = databasePath.flatMap { database in
             scheduleSnapshots(database: database, dataDir: dataDir, node: agent?.nodeName ?? nodeName ?? NodeAgentConfig.machineHostName())
         }
+        let memoryReturn = ReturnFreedMemory.every(.seconds(10))
         let serving = Task { try await http.serve(bound) }
         let controlPlane = Task {
             await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes, agent: agent)
@@ -172,6 +180,7 @@ struct ServerCommand: AsyncParsableCommand {
         serving.cancel()
         compaction.cancel()
         snapshots?.cancel()
+        memoryReturn?.cancel()
         server.shutdown()
         store.close()
     }
@@ -179,8 +188,15 @@ struct ServerCommand: AsyncParsableCommand {
     /// Opens the datastore; a damaged one is refused with the ways to recover.
     static func openDatastore(_ url: String, dataDir: String) throws -> any Store {
         let result = Result { () throws(StoreError) -> any Store in try openStore(url: url) }
-        guard case .failure(let error) = result, case .corrupt(let problem) = error else { return try result.get() }
-        throw CommandFailure("""
+        guard case .failure(let error) = result else { return try result.get() }
+        throw refusal(error, dataDir: dataDir)
+    }
+
+    /// A datastore error at start, as the operator should read it: damage comes with the ways
+    /// to recover.
+    static func refusal(_ error: StoreError, dataDir: String) -> any Error {
+        guard case .corrupt(let problem) = error else { return error }
+        return CommandFailure("""
             swiftlet server: the datastore \(problem)
             It is left as it is. To recover, either restore a snapshot (list them with `swiftlet datastore snapshot ls --data-dir \(dataDir)`, \
             then `swiftlet datastore snapshot restore NAME --data-dir \(dataDir)`), or start an empty cluster that keeps this CA with --reset-datastore, \

@@ -25,7 +25,8 @@ struct IntegrityTests {
         return message.contains(text)
     }
 
-    @Test func aValueChangedOnDiskIsRefusedAtOpenAndOnRead() throws {
+    /// The structure is intact, so the file opens; the changed row is never served.
+    @Test func aValueChangedOnDiskIsAnErrorWhenRead() throws {
         defer { cleanUp() }
         let s = try SQLiteStore(path: path)
         try s.create("/r/a", encode: value("{\"a\":1}"))
@@ -33,16 +34,16 @@ struct IntegrityTests {
         s.close()
         try tamper("UPDATE log SET value = CAST('{\"b\":3}' AS BLOB) WHERE key = '/r/b'")
 
-        let refused = storeError { _ = try SQLiteStore(path: path) }
-        #expect(isCorrupt(refused, mentioning: "\(path) is damaged: the row of /r/b at revision 2"))
-
-        // Opened without the check, the row is still never served.
-        let unchecked = try SQLiteStore(path: path, verify: false)
-        defer { unchecked.close() }
-        #expect(text(try unchecked.get("/r/a")) == "{\"a\":1}")
-        #expect(isCorrupt(storeError { _ = try unchecked.get("/r/b") }, mentioning: "/r/b"))
-        #expect(isCorrupt(storeError { _ = try unchecked.list(prefix: "/r/", revision: 0, startAfter: nil, limit: 0) }, mentioning: "/r/b"))
-        #expect(isCorrupt(storeError { _ = try unchecked.watch(prefix: "/r/", fromRevision: 0, handler: { _ in }) }, mentioning: "/r/b"))
+        let opened = try SQLiteStore(path: path)
+        defer { opened.close() }
+        let damage = "\(path) is damaged: the row of /r/b at revision 2 fails its checksum"
+        #expect(text(try opened.get("/r/a")) == "{\"a\":1}")
+        #expect(isCorrupt(storeError { _ = try opened.get("/r/b") }, mentioning: damage))
+        #expect(isCorrupt(storeError { _ = try opened.list(prefix: "/r/", revision: 0, startAfter: nil, limit: 0) }, mentioning: damage))
+        #expect(isCorrupt(storeError { _ = try opened.watch(prefix: "/r/", fromRevision: 0, handler: { _ in }) }, mentioning: damage))
+        #expect(isCorrupt(storeError { try opened.update("/r/b", expectedRevision: 2, encode: value("x")) }, mentioning: damage))
+        // A snapshot check reads every row.
+        #expect(isCorrupt(storeError { try SQLiteSnapshots.verify(path) }, mentioning: "the row of /r/b at revision 2"))
     }
 
     @Test func aChangedRevisionOrKeyFailsTheChecksumToo() throws {
@@ -52,9 +53,9 @@ struct IntegrityTests {
         try s.create("/r/b", encode: value("b"))
         s.close()
         try tamper("UPDATE log SET key = '/r/c' WHERE key = '/r/b'")
-        #expect(isCorrupt(storeError { _ = try SQLiteStore(path: path) }, mentioning: "/r/c at revision 2"))
+        #expect(isCorrupt(storeError { try SQLiteSnapshots.verify(path) }, mentioning: "/r/c at revision 2"))
         try tamper("UPDATE log SET key = '/r/b', create_revision = 1 WHERE id = 2")
-        #expect(isCorrupt(storeError { _ = try SQLiteStore(path: path) }, mentioning: "/r/b at revision 2"))
+        #expect(isCorrupt(storeError { try SQLiteSnapshots.verify(path) }, mentioning: "/r/b at revision 2"))
     }
 
     @Test func truncatedAndForeignFilesAreRefused() throws {

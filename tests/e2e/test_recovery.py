@@ -7,16 +7,12 @@ import json
 import os
 import signal
 import sqlite3
-import ssl
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import Kubectl, Server, kubectl_binaries, swiftlet_bin, wait_for
+from conftest import Kubectl, Server, api, kubectl_binaries, swiftlet_bin, wait_for
 
 KUBECTL = kubectl_binaries()[0][1]
 
@@ -39,14 +35,8 @@ def configmaps(k):
 
 
 def health(server, path):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(server.url + path, context=ctx, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    status, _, body = api(server, "GET", path, token=None, timeout=5)
+    return status, body.decode()
 
 
 def create_many(k, prefix, count, size=100):
@@ -141,7 +131,7 @@ def test_a_snapshot_brings_back_what_was_deleted(workdir):
         k("delete", "cm", "--all")
         k("delete", "namespace", "team-a", "--wait=true", timeout=90)
         assert configmaps(k) == {}
-        status, body = api_get(server, "/api/v1/namespaces/default/configmaps", server_token(server))
+        status, _, body = api(server, "GET", "/api/v1/namespaces/default/configmaps")
         seen = json.loads(body)["metadata"]["resourceVersion"]
         assert status == 200 and int(seen) > 0
 
@@ -160,8 +150,7 @@ def test_a_snapshot_brings_back_what_was_deleted(workdir):
         assert sorted(configmaps(k)) == sorted(f"keep-{i}" for i in range(20))
         assert k("get", "secret", "key", "-n", "team-a", "-o", "jsonpath={.data.password}") == "czNjcmV0"
         # A client that resumes from what it saw before the restore is told to list again.
-        status, body = api_get(server, f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={seen}&timeoutSeconds=2",
-                               server_token(server))
+        status, _, body = api(server, "GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={seen}&timeoutSeconds=2")
         assert status == 200
         event = json.loads(body.splitlines()[0])
         assert event["type"] == "ERROR" and event["object"]["code"] == 410
@@ -188,23 +177,6 @@ def test_scheduled_snapshots_keep_the_newest(workdir):
         assert not list((data / "snapshots").glob("*.partial"))
     finally:
         server.stop()
-
-
-def server_token(server):
-    for line in Path(server.kubeconfig).read_text().splitlines():
-        if line.strip().startswith("token:"):
-            return line.split(":", 1)[1].strip().strip('"')
-    raise AssertionError("no token in the kubeconfig")
-
-
-def api_get(server, path, token):
-    ctx = ssl.create_default_context(cafile=str(server.data_dir / "tls" / "ca.crt"))
-    req = urllib.request.Request(server.url + path, headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 @pytest.fixture

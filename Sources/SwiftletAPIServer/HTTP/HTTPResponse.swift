@@ -12,6 +12,8 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: Body
+    /// The in-flight place the request took, held until the response is written.
+    var inFlightPlace: InFlightPlace?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body) {
         self.status = status

@@ -173,29 +173,24 @@ public final class HTTPServer: Sendable {
 
     static let maxBodySize = 3 * 1024 * 1024  // Kubernetes' limit for a request body
 
-    /// How long a streamed response (a watch, followed logs) may wait for the client to take a
-    /// chunk before the connection is closed: a reader that stopped reading holds nothing for long.
+    /// Whole bodies larger than this are written in slices of it (NIO's default high-water mark).
+    static let writeSlice = 64 * 1024
+
+    /// How long a response may wait for the client to take a chunk of a stream (a watch,
+    /// followed logs) or the bulk of a whole body before the connection is closed: a reader that
+    /// stopped reading holds nothing for long.
     static let streamWriteTimeout: Duration = .seconds(60)
 
     /// Runs a write; when the client has not taken it in time, the connection is closed, which
     /// fails the write.
     private static func withWriteDeadline(closing channel: any Channel, _ write: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await write()
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: streamWriteTimeout)
-                channel.close(promise: nil)
-                return false
-            }
-            // The write's own outcome decides: after a timeout it fails on the closed channel.
-            while let finished = try await group.next() {
-                if finished { break }
-            }
-            group.cancelAll()
-        }
+        // A task scheduled on the event loop, not a sleeping Swift task: cancelling it frees it
+        // at once, where a cancelled `Task.sleep` keeps its memory until its deadline, which per
+        // chunk of a busy watch added up to hundreds of megabytes. After a timeout the write
+        // itself fails on the closed channel.
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(streamWriteTimeout)) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        try await write()
     }
 
     private static func write(
@@ -207,8 +202,20 @@ public final class HTTPServer: Sendable {
         case .bytes(let bytes):
             head.headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
             if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
-            let buffer = ByteBuffer(bytes: bytes)
-            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(buffer)), .end(nil)])
+            var buffer = ByteBuffer(bytes: bytes)
+            guard buffer.readableBytes > Self.writeSlice else {
+                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(buffer)), .end(nil)])
+                return
+            }
+            // A large body goes in slices, each written once the client has taken the ones
+            // before (the writer waits while the channel is not writable): so the response, and
+            // the in-flight place it holds, live as long as the client takes to read it, and a
+            // client that stops reading is closed at the write deadline.
+            try await outbound.write(.head(head))
+            while buffer.readableBytes > 0, let slice = buffer.readSlice(length: min(Self.writeSlice, buffer.readableBytes)) {
+                try await withWriteDeadline(closing: channel) { try await outbound.write(.body(.byteBuffer(slice))) }
+            }
+            try await outbound.write(.end(nil))
         case .stream(let chunks):
             head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
             try await outbound.write(.head(head))

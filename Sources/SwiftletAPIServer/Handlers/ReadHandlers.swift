@@ -1,5 +1,7 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SwiftletAPI
 import SwiftletMachinery
 
@@ -111,10 +113,9 @@ extension APIServer {
         if asTable { try checkIncludeObject(request) }
         let now = config.clock
         let includeObject = request.query["includeObject"] ?? ""
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { watch.close() }
-        }
+        // Scheduled on an event loop rather than slept in a task: a cancelled `Task.sleep` keeps
+        // its memory until its deadline, so every dropped watch would pin it for up to an hour.
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) { watch.close() }
         // Events are encoded only as fast as the client takes them: the response pulls the next
         // chunk when it has written the last, so what waits is the cache's (shared) objects, never bytes.
         let encoder = WatchEncoder(watch: watch, info: info, asTable: asTable, includeObject: includeObject, now: now, timer: timer)
@@ -184,7 +185,7 @@ final class WatchEncoder: @unchecked Sendable {
     private let asTable: Bool
     private let includeObject: String
     private let now: @Sendable () -> Date
-    private let timer: Task<Void, Never>
+    private let timer: Scheduled<Void>
     private var live: AsyncStream<WatchEvent>.Iterator
     private var nextInitial = 0
     /// Column definitions go with the first Table event only, as upstream sends them.
@@ -193,7 +194,7 @@ final class WatchEncoder: @unchecked Sendable {
     static let batchBytes = 64 * 1024
 
     init(watch: ResourceCache.Watch, info: ResourceInfo, asTable: Bool, includeObject: String,
-         now: @escaping @Sendable () -> Date, timer: Task<Void, Never>) {
+         now: @escaping @Sendable () -> Date, timer: Scheduled<Void>) {
         self.watch = watch
         self.info = info
         self.asTable = asTable

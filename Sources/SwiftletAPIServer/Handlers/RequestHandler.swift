@@ -15,15 +15,22 @@ extension APIServer {
         default:
             break
         }
-        guard authenticate(request) != nil else { return .error(.unauthorized()) }
+        guard let user = authenticate(request) else { return .error(.unauthorized()) }
         let limit = Self.isLongRunning(request) ? nil : Self.isMutating(request.method) ? mutatingInFlight : readOnlyInFlight
-        if let limit, !limit.acquire() { return Self.tooManyRequests }
-        defer { limit?.release() }
+        let place = limit?.take()
+        // As upstream: system:masters is served even when every place is taken ("a super-admin
+        // or a loopback connection"), which also keeps the in-process controllers going.
+        if limit != nil, place == nil, !user.groups.contains("system:masters") { return Self.tooManyRequests }
+        var response: HTTPResponse
         do {
-            return try await route(request)
+            response = try await route(request)
         } catch {
-            return .error(error)
+            response = .error(error)
         }
+        // The place goes with the response until it has been written, as upstream holds it: a
+        // client that does not read its answer keeps a place, not an ever larger share of memory.
+        response.inFlightPlace = place
+        return response
     }
 
     /// Upstream's health endpoints, open to anyone: `/livez` says the process serves;
@@ -164,16 +171,28 @@ final class InFlightLimit: Sendable {
         self.limit = limit
     }
 
-    /// Takes a place; false when every place is taken.
-    func acquire() -> Bool {
+    /// Takes a place, given back when the returned object goes away; nil when every place is taken.
+    func take() -> InFlightPlace? {
         guard count.add(1, ordering: .relaxed).newValue <= limit else {
             count.subtract(1, ordering: .relaxed)
-            return false
+            return nil
         }
-        return true
+        return InFlightPlace(self)
     }
 
-    func release() {
+    fileprivate func release() {
         count.subtract(1, ordering: .relaxed)
     }
+}
+
+/// One place of an `InFlightLimit`. It travels with the response and is given back when the
+/// last copy of that response is gone: once the server has written it, or once an in-process
+/// client has taken it. Giving it back on release, rather than by hand, leaves no path that
+/// could keep it forever.
+final class InFlightPlace: Sendable {
+    private let limit: InFlightLimit
+
+    fileprivate init(_ limit: InFlightLimit) { self.limit = limit }
+
+    deinit { limit.release() }
 }

@@ -47,7 +47,10 @@ final class BenchServer: @unchecked Sendable {
         let port = Int.random(in: 20000...29999)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["server", "--data-dir", dataDir, "--port", String(port)] + (datastore.map { ["--datastore", $0] } ?? []) + extraArguments
+        // No node agent: these benchmarks measure the control plane, and a real node would try
+        // to run every pod they create (bench/pod-startup.py measures the node).
+        process.arguments = ["server", "--data-dir", dataDir, "--port", String(port), "--disable-agent"]
+            + (datastore.map { ["--datastore", $0] } ?? []) + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let started = ContinuousClock.now
