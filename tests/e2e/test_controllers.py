@@ -221,3 +221,45 @@ def test_orphan_and_foreground_cascade(k):
     k("delete", "rs", "whoami-web", "-n", "cascade", "--cascade=foreground", timeout=60)
     wait_for(lambda: not json.loads(k("get", "pods", "-n", "cascade", "-o", "json"))["items"], what="pods gone")
     assert k.run("get", "rs", "whoami-web", "-n", "cascade", check=False).returncode != 0
+
+
+BLANK_IMAGE_RS = """
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: blank-image
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: blank-image
+  template:
+    metadata:
+      labels:
+        app: blank-image
+    spec:
+      containers:
+        - name: app
+          image: " "
+"""
+
+
+def test_a_replicaset_whose_pods_are_refused_reports_replica_failure(k):
+    # As upstream: the template is accepted (" " passes template validation), each pod is not.
+    k.apply(BLANK_IMAGE_RS)
+    try:
+        def failure():
+            conditions = json.loads(k("get", "rs", "blank-image", "-o", "json"))["status"].get("conditions", [])
+            return next((c for c in conditions if c["type"] == "ReplicaFailure"), None)
+        condition = wait_for(failure, what="the ReplicaFailure condition")
+        assert condition["status"] == "True" and condition["reason"] == "FailedCreate"
+        assert 'spec.containers[0].image: Invalid value: " ": must not have leading or trailing whitespace' in condition["message"]
+        assert json.loads(k("get", "pods", "-l", "app=blank-image", "-o", "json"))["items"] == []
+        events = json.loads(k("get", "events", "--field-selector", "involvedObject.name=blank-image", "-o", "json"))["items"]
+        assert any(e["reason"] == "FailedCreate" and e["type"] == "Warning" for e in events)
+        # Once the template is fixed the condition goes and the pods come.
+        k.apply(BLANK_IMAGE_RS.replace('image: " "', "image: kiamol/ch05-pi"))
+        wait_for(lambda: running(k, "app=blank-image", 3), what="3 pods once the image is fixed")
+        wait_for(lambda: failure() is None, what="the ReplicaFailure condition removed")
+    finally:
+        k("delete", "rs", "blank-image", "--ignore-not-found")
