@@ -56,8 +56,13 @@ import sys
 import tempfile
 import threading
 import time
+import importlib.util
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+_spec = importlib.util.spec_from_file_location("pod_startup", os.path.join(HERE, "pod-startup.py"))
+startup = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(startup)  # the wait and port helpers the benchmarks share
 NAMESPACE = "default"
 CONFIGMAPS = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
 MIB = 1024 * 1024
@@ -75,32 +80,11 @@ def client_context():
 CTX = client_context()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout, what, server=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server is not None and server.poll() is not None:
-            raise RuntimeError(f"swiftlet server exited with {server.returncode} while waiting for {what}")
-        try:
-            value = check()
-        except (OSError, http.client.HTTPException, ValueError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-
-
 class Server:
     def __init__(self, binary, args):
         self.binary = binary
         self.data_dir = tempfile.mkdtemp(prefix="swiftlet-abuse-")
-        self.port = free_port()
+        self.port = startup.free_port()
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.proc = None
         self.token = None
@@ -126,7 +110,7 @@ class Server:
                 return False
             self.token = match.group(1)
             return self.request("GET", "/readyz", fresh=True)[0] == 200
-        wait_for(ready, 60, "/readyz", self.proc)
+        startup.wait_for(ready, 60, "/readyz", self.proc)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
