@@ -49,17 +49,20 @@ struct LogRow {
     }
 
     var checksum: Int64 {
-        var header: [UInt8] = []
-        header.reserveCapacity(34)
-        for field in [id, createRevision, prevRevision, Int64(key.utf8.count)] {
-            withUnsafeBytes(of: field.littleEndian) { header.append(contentsOf: $0) }
-        }
-        header.append(created ? 1 : 0)
-        header.append(deleted ? 1 : 0)
         var crc = crc32(0, nil, 0)
-        crc = header.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, UInt32($0.count)) }
-        crc = Array(key.utf8).withUnsafeBufferPointer { crc32(crc, $0.baseAddress, UInt32($0.count)) }
-        crc = value.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, UInt32($0.count)) }
+        // zlib treats a null buffer as "give me the initial value" and returns 0, so empty
+        // pieces (a delete marker's value) are skipped rather than passed.
+        func add(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            crc = crc32(crc, base.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count))
+        }
+        var key = self.key
+        for field in [id, createRevision, prevRevision, Int64(key.utf8.count)] {
+            withUnsafeBytes(of: field.littleEndian, add)
+        }
+        withUnsafeBytes(of: (created ? 1 : 0, deleted ? 1 : 0) as (UInt8, UInt8), add)
+        key.withUTF8 { add(UnsafeRawBufferPointer($0)) }
+        value.withUnsafeBytes(add)
         return Int64(crc)
     }
 }

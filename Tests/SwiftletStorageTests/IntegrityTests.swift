@@ -58,6 +58,17 @@ struct IntegrityTests {
         #expect(isCorrupt(storeError { try SQLiteSnapshots.verify(path) }, mentioning: "/r/b at revision 2"))
     }
 
+    /// A delete marker has no value, yet its key and revisions are covered all the same.
+    @Test func aDeleteMarkerChangedOnDiskFailsItsChecksum() throws {
+        defer { cleanUp() }
+        let s = try SQLiteStore(path: path)
+        try s.create("/r/a", encode: value("a"))
+        try s.delete("/r/a", expectedRevision: nil)
+        s.close()
+        try tamper("UPDATE log SET prev_revision = 7 WHERE id = 2")
+        #expect(isCorrupt(storeError { try SQLiteSnapshots.verify(path) }, mentioning: "/r/a at revision 2"))
+    }
+
     @Test func truncatedAndForeignFilesAreRefused() throws {
         defer { cleanUp() }
         let s = try SQLiteStore(path: path)
