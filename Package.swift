@@ -141,8 +141,9 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
-        // What several test targets share: the trait for tests that block their thread, and one polling helper.
-        .target(name: "SwiftletTestSupport"),
+        // What several test targets share: the trait for tests that block their thread, one polling
+        // helper, and an API server on a memory store with an in-process client.
+        .target(name: "SwiftletTestSupport", dependencies: ["SwiftletAPIServer", "SwiftletClient", "SwiftletStorage"]),
 
         .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
         .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
@@ -154,7 +155,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "SwiftletControllersTests", dependencies: ["SwiftletControllers", "SwiftletTestSupport", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
-        .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
+        .testTarget(name: "SwiftletSchedulerTests", dependencies: ["SwiftletScheduler", "SwiftletTestSupport", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletSimulationTests", dependencies: ["SwiftletSimulation", "SwiftletTestSupport", "SwiftletClient", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI"]),
         .testTarget(name: "SwiftletRuntimeTests", dependencies: ["SwiftletTestSupport", "SwiftletRuntime", "SwiftletSpawn", "SwiftletMachinery"]),
         .testTarget(name: "SwiftletPodNetworkTests", dependencies: ["SwiftletTestSupport", "SwiftletPodNetwork", "SwiftletSpawn"]),

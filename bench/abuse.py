@@ -295,6 +295,21 @@ def held_bodies(server, args):
             + (f"; connect failed: {describe(failures)}" if failures else ""))
 
 
+def held_open(server, args, opener, deadline):
+    """Opens --connections connections with `opener` and leaves them as they are: how and when
+    the server ended them (within 3 × `deadline` + 5 s), and whether it served meanwhile."""
+    started = time.monotonic()
+    conns, failures = open_many(args.connections, opener)
+    served_meanwhile = server.serves()
+    try:
+        ends, answered = wait_closed(conns, 3 * deadline + 5)
+    finally:
+        close_all(conns)
+    return (f"{describe(ends)} (all ended {time.monotonic() - started:.1f} s after the first opened); "
+            f"{answered} answered; served meanwhile: {'yes' if served_meanwhile else 'NO'}"
+            + (f"; connect failed: {describe(failures)}" if failures else ""))
+
+
 def slowloris(server, args):
     def opener(i):
         sock = tls_connect(server.port)
@@ -305,32 +320,14 @@ def slowloris(server, args):
             raise
         return sock
 
-    started = time.monotonic()
-    conns, failures = open_many(args.connections, opener)
-    served_meanwhile = server.serves()
-    try:
-        ends, answered = wait_closed(conns, 3 * args.request_header_timeout + 5)
-    finally:
-        close_all(conns)
-    return (f"{describe(ends)} (all ended {time.monotonic() - started:.1f} s after the first opened); "
-            f"{answered} answered; served meanwhile: {'yes' if served_meanwhile else 'NO'}"
-            + (f"; connect failed: {describe(failures)}" if failures else ""))
+    return held_open(server, args, opener, args.request_header_timeout)
 
 
 def never_tls(server, args):
     def opener(i):
         return socket.create_connection(("127.0.0.1", server.port), timeout=30)
 
-    started = time.monotonic()
-    conns, failures = open_many(args.connections, opener)
-    served_meanwhile = server.serves()
-    try:
-        ends, answered = wait_closed(conns, 3 * args.tls_handshake_timeout + 5)
-    finally:
-        close_all(conns)
-    return (f"{describe(ends)} (all ended {time.monotonic() - started:.1f} s after the first opened); "
-            f"served meanwhile: {'yes' if served_meanwhile else 'NO'}"
-            + (f"; connect failed: {describe(failures)}" if failures else ""))
+    return held_open(server, args, opener, args.tls_handshake_timeout)
 
 
 def watch_churn(server, args):

@@ -250,8 +250,10 @@ public final class SQLiteStore: Store {
                 try db.exec("COMMIT")
             } catch {
                 db.rollback()
-                if case .io = error { s.writeFailure = "\(error)" }
-                if case .corrupt = error { s.writeFailure = "\(error)" }
+                switch error {
+                case .io, .corrupt: s.writeFailure = "\(error)"
+                default: break   // the caller's conflict, not the store's health
+                }
                 throw error
             }
             s.writeFailure = nil

@@ -43,51 +43,14 @@ import SwiftletTestSupport
         }
     }
 
-    /// A blocking client socket on loopback.
-    final class RawClient {
-        let fd: Int32
-
-        init(port: Int) throws {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        }
-
-        deinit { close(fd) }
-
-        func send(_ text: String) {
-            _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
-        }
-
-        /// Everything until the server closes the connection (or 10 s pass: nil).
-        func readToClose() -> String? {
-            var received = [UInt8]()
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n == 0 { return String(decoding: received, as: UTF8.self) }
-                if n < 0 { return errno == ECONNRESET ? String(decoding: received, as: UTF8.self) : nil }
-                received += buffer[0..<n]
-            }
-        }
-    }
-
     @Test func anUnauthenticatedRequestIsRefusedFromItsHeadWithoutReadingItsBody() async throws {
         // No deadline could close the connection here: it is the refusal that does.
         let listener = try await Listener(timeouts: ConnectionTimeouts())
         defer { listener.stop() }
-        let client = try RawClient(port: listener.port)
+        let client = try LoopbackSocket(port: listener.port)
         // A body of 3 MB announced, none of it sent: the answer comes anyway, and the connection closes.
-        client.send("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n")
-        let reply = try #require(client.readToClose(), "the server neither answered nor closed")
+        try client.write("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n")
+        let reply = try #require(await client.untilClosed(), "the server neither answered nor closed")
         #expect(reply.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
         #expect(reply.lowercased().contains("connection: close"))
         #expect(reply.contains("\"reason\":\"Unauthorized\""))
@@ -96,46 +59,46 @@ import SwiftletTestSupport
     @Test func aHeadSentTooSlowlyOrNotAtAllClosesTheConnection() async throws {
         let listener = try await Listener()
         defer { listener.stop() }
-        let idle = try RawClient(port: listener.port)
-        let slow = try RawClient(port: listener.port)
-        slow.send("GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n")  // and never the blank line
-        #expect(idle.readToClose() == "")
-        #expect(slow.readToClose() == "")
+        let idle = try LoopbackSocket(port: listener.port)
+        let slow = try LoopbackSocket(port: listener.port)
+        try slow.write("GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n")  // and never the blank line
+        #expect(await idle.untilClosed() == "")
+        #expect(await slow.untilClosed() == "")
     }
 
     @Test func aBodySentTooSlowlyClosesTheConnection() async throws {
         let listener = try await Listener()
         defer { listener.stop() }
-        let client = try RawClient(port: listener.port)
-        client.send("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestServer.token)\r\n"
+        let client = try LoopbackSocket(port: listener.port)
+        try client.write("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(TestServer.token)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"kind\":")
-        #expect(client.readToClose() == "")
+        #expect(await client.untilClosed() == "")
     }
 
     @Test func aKeptAliveConnectionServesRequestsAndClosesWhenIdle() async throws {
         let listener = try await Listener()
         defer { listener.stop() }
-        let client = try RawClient(port: listener.port)
-        client.send("GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
-        client.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-        let replies = try #require(client.readToClose())
+        let client = try LoopbackSocket(port: listener.port)
+        try client.write("GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        try client.write("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let replies = try #require(await client.untilClosed())
         #expect(replies.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
     }
 
     @Test func aMalformedRequestGetsA400AndTheConnectionCloses() async throws {
         let listener = try await Listener(timeouts: ConnectionTimeouts())
         defer { listener.stop() }
-        let client = try RawClient(port: listener.port)
-        client.send("GET /version HTTP/1.1\r\nHost: x\r\nBad Header Line Without Colon\r\n\r\n")
-        let reply = try #require(client.readToClose(), "the connection stayed open after the 400")
+        let client = try LoopbackSocket(port: listener.port)
+        try client.write("GET /version HTTP/1.1\r\nHost: x\r\nBad Header Line Without Colon\r\n\r\n")
+        let reply = try #require(await client.untilClosed(), "the connection stayed open after the 400")
         #expect(reply.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
     }
 
     @Test func aClientThatNeverStartsTLSIsClosed() async throws {
         let listener = try await Listener(tls: true)
         defer { listener.stop() }
-        let client = try RawClient(port: listener.port)
-        #expect(client.readToClose() == "")
+        let client = try LoopbackSocket(port: listener.port)
+        #expect(await client.untilClosed() == "")
     }
 
     /// A server whose in-flight limits are `limit`, with a node's token beside the admin's:

@@ -207,6 +207,16 @@ final class LoopbackSocket: @unchecked Sendable {
         }
     }
 
+    /// Everything the peer sends until it closes the connection (or resets it); nil when it is
+    /// still open after `timeout`.
+    func untilClosed(timeout: Duration = .seconds(10)) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            guard let more = try? await fill(until: deadline) else { return nil }
+            if !more { return String(decoding: buffer, as: UTF8.self) }
+        }
+    }
+
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }

@@ -1,3 +1,4 @@
+import SwiftletTestSupport
 import Foundation
 import SwiftletAPI
 import SwiftletAPIServer
@@ -10,7 +11,6 @@ import SwiftletStorage
 /// DaemonSet controller. No scheduler runs, so daemon pods stay unbound (their node affinity
 /// names their node).
 struct DaemonSetHarness {
-    static let token = "daemonset-test-token"
 
     let server: APIServer
     let client: APIClient
@@ -22,10 +22,9 @@ struct DaemonSetHarness {
     var nodes: SharedInformer { informers.informer(for: Resources.nodes) }
 
     init() throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, clock: clock, log: ClientLog.discard)

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletTestSupport
 import Testing
 import SwiftletAPI
 @testable import SwiftletClient
@@ -411,10 +412,7 @@ import SwiftletStorage
 
     /// The controller as the manager runs it: informer events drive the syncs.
     @Test func runningControllerRollsOutThroughEvents() async throws {
-        var config = APIServerConfig()
-        config.tokens = [H.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        let server = try APIServer(config: config, store: MemoryStore())
-        let client = APIClient(transport: LocalTransport(server: server, token: H.token))
+        let client = try InProcessAPI().client
         let informers = SharedInformerFactory(client: client, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, log: ClientLog.discard)
         let manager = ControllerManager(context: context, controllers: [DeploymentController(context: context)])

@@ -1,3 +1,4 @@
+import SwiftletTestSupport
 import Foundation
 import SwiftletAPI
 import SwiftletAPIServer
@@ -9,7 +10,6 @@ import SwiftletStorage
 /// A real API server on a memory store, shared informers, and one Deployment controller. The
 /// tests drive `sync` themselves and play the ReplicaSet controller by writing RS status.
 struct DeploymentHarness {
-    static let token = "deployment-test-token"
     static let namespace = "default"
 
     let server: APIServer
@@ -21,10 +21,9 @@ struct DeploymentHarness {
     var replicaSets: SharedInformer { informers.informer(for: Resources.replicasets) }
 
     init() throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, clock: clock, log: ClientLog.discard)

@@ -1,3 +1,4 @@
+import SwiftletTestSupport
 import Foundation
 import SwiftletAPI
 import SwiftletAPIServer
@@ -8,17 +9,15 @@ import SwiftletStorage
 
 /// A real API server on a memory store with the Endpoints and EndpointSlice controllers.
 struct EndpointsHarness {
-    static let token = "endpoints-test-token"
     let server: APIServer
     let client: APIClient
     let informers: SharedInformerFactory
     let task: Task<Void, Never>
 
     init() async throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         informers = SharedInformerFactory(client: client, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, log: ClientLog.discard)
         let controllers: [any Controller] = [EndpointsController(context: context), EndpointSliceController(context: context)]

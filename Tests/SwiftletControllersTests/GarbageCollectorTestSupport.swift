@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletTestSupport
 import Testing
 import SwiftletAPI
 import SwiftletAPIServer
@@ -11,17 +12,15 @@ import SwiftletStorage
 /// what the garbage collector and namespace controller tests run against. Names are
 /// prefixed so that other controllers' test helpers in this target cannot collide.
 struct GCTestCluster {
-    static let token = "gc-test-token"
     let server: APIServer
     let client: APIClient
     let informers: SharedInformerFactory
     let context: ControllerContext
 
     init() throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         informers = SharedInformerFactory(client: client, clock: SystemClock(), log: ClientLog.discard)
         context = ControllerContext(client: client, informers: informers, clock: SystemClock(), log: ClientLog.discard)
     }

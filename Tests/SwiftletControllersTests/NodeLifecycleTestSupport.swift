@@ -1,3 +1,4 @@
+import SwiftletTestSupport
 import Foundation
 import SwiftletAPI
 import SwiftletAPIServer
@@ -9,7 +10,6 @@ import SwiftletStorage
 /// A real API server on a memory store, shared informers on a manual clock, and the node
 /// lifecycle controller, for the NodeLifecycle tests. The test plays the kubelet.
 struct NodeLifecycleHarness {
-    static let token = "nodelifecycle-test-token"
 
     let server: APIServer
     let client: APIClient
@@ -18,11 +18,9 @@ struct NodeLifecycleHarness {
     let controller: NodeLifecycleController
 
     init(defaultTolerationSeconds: Int = 300) throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        config.defaultTolerationSeconds = Int64(defaultTolerationSeconds)
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI(configure: { $0.defaultTolerationSeconds = Int64(defaultTolerationSeconds) })
+        server = api.server
+        client = api.client
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, clock: clock, log: ClientLog.discard)

@@ -1,3 +1,4 @@
+import SwiftletTestSupport
 import Foundation
 import SwiftletAPI
 import SwiftletAPIServer
@@ -9,7 +10,6 @@ import SwiftletStorage
 /// A real API server on a memory store, shared informers on a manual clock, and one
 /// ReplicaSet (or ReplicationController) controller, for the ReplicaSet tests.
 struct ReplicaSetHarness {
-    static let token = "replicaset-test-token"
 
     let server: APIServer
     let client: APIClient
@@ -20,10 +20,9 @@ struct ReplicaSetHarness {
     var owners: SharedInformer { informers.informer(for: controller.kind.resource) }
 
     init(kind: ReplicaSetController.Kind = .replicaSet) throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         let context = ControllerContext(client: client, informers: informers, clock: clock, log: ClientLog.discard)

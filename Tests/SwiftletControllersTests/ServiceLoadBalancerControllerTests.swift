@@ -9,14 +9,10 @@ import SwiftletStorage
 import SwiftletTestSupport
 
 @Suite struct ServiceLoadBalancerControllerTests {
-    static let token = "service-lb-test-token"
 
     /// A real API server on a memory store running only this controller.
     static func harness() async throws -> (APIClient, SharedInformerFactory, Task<Void, Never>) {
-        var config = APIServerConfig()
-        config.tokens = [token: UserInfo(name: "admin", groups: ["system:masters"])]
-        let server = try APIServer(config: config, store: MemoryStore())
-        let client = APIClient(transport: LocalTransport(server: server, token: token))
+        let client = try InProcessAPI().client
         let informers = SharedInformerFactory(client: client, log: ClientLog.discard)
         let controller = ServiceLoadBalancerController(context: ControllerContext(client: client, informers: informers, log: ClientLog.discard))
         informers.start()

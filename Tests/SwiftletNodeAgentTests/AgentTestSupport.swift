@@ -16,7 +16,6 @@ import SwiftletTestSupport
 /// store, with a manual clock: its pod syncs are called one at a time by the tests, so each
 /// decision (pull, back-off, start order, restart) can be looked at.
 final class AgentHarness: Sendable {
-    static let token = "agent-test-token"
     static let node = "node-a"
 
     let server: APIServer
@@ -29,10 +28,9 @@ final class AgentHarness: Sendable {
     let directory: String
 
     init() throws {
-        var config = APIServerConfig()
-        config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: Self.token))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         clock = ManualClock()
         informers = SharedInformerFactory(client: client, clock: clock, log: ClientLog.discard)
         directory = "/tmp/swiftlet-agent-test-" + String(UUID().uuidString.prefix(8))

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletTestSupport
 import Testing
 import SwiftletAPI
 import SwiftletAPIServer
@@ -7,7 +8,6 @@ import SwiftletMachinery
 import SwiftletScheduler
 import SwiftletStorage
 
-let schedulerTestToken = "scheduler-test-token"
 
 /// A real API server on a memory store, a client to it, and a running scheduler.
 final class SchedulerHarness: Sendable {
@@ -18,10 +18,9 @@ final class SchedulerHarness: Sendable {
     private let task: Task<Void, Never>
 
     init(workers: Int = 4, beforeStart: (APIClient) async throws -> Void = { _ in }) async throws {
-        var config = APIServerConfig()
-        config.tokens = [schedulerTestToken: UserInfo(name: "admin", groups: ["system:masters"])]
-        server = try APIServer(config: config, store: MemoryStore())
-        client = APIClient(transport: LocalTransport(server: server, token: schedulerTestToken))
+        let api = try InProcessAPI()
+        server = api.server
+        client = api.client
         informers = SharedInformerFactory(client: client, log: ClientLog.discard)
         scheduler = Scheduler(client: client, informers: informers, log: ClientLog.discard)
         try await beforeStart(client)

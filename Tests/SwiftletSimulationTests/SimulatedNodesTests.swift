@@ -8,8 +8,7 @@ import SwiftletTestSupport
 
 @Suite struct SimulatedNodesTests {
     @Test func registersReadyNodesWithLeasesThatRenew() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let clock = ManualClock()
         let sim = RunningSimulation(client: client, count: 3, clock: clock)
         defer { sim.task.cancel() }
@@ -63,8 +62,7 @@ import SwiftletTestSupport
     }
 
     @Test func statusIsPostedAtTheNextHeartbeatWhenTheStoredConditionsDiffer() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let clock = ManualClock()
         let sim = RunningSimulation(client: client, count: 1, clock: clock)
         defer { sim.task.cancel() }
@@ -134,8 +132,7 @@ import SwiftletTestSupport
     }
 
     @Test func boundPodRunsWithAddressFromItsNode() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let sim = RunningSimulation(client: client, count: 2)
         defer { sim.task.cancel() }
 
@@ -173,8 +170,7 @@ import SwiftletTestSupport
     }
 
     @Test func podsOnOtherNodesAreLeftAlone() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let sim = RunningSimulation(client: client, count: 1)
         defer { sim.task.cancel() }
         _ = try await client.create(Resources.pods, simPod("elsewhere", node: "real-node"))
@@ -192,8 +188,7 @@ import SwiftletTestSupport
     }
 
     @Test func addressesAreUniqueAcrossFiftyPods() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let sim = RunningSimulation(client: client, count: 2)
         defer { sim.task.cancel() }
         for i in 0..<50 {
@@ -216,8 +211,7 @@ import SwiftletTestSupport
     }
 
     @Test func deletingPodIsRemovedAndItsAddressFreed() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let sim = RunningSimulation(client: client, count: 1)
         defer { sim.task.cancel() }
         _ = try await client.create(Resources.pods, simPod("doomed", node: "sim-node-0"))
@@ -234,8 +228,7 @@ import SwiftletTestSupport
     }
 
     @Test func terminationDelayRunsOnTheClock() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let clock = ManualClock()
         let sim = RunningSimulation(client: client, count: 1, clock: clock, terminationDelay: .seconds(5))
         defer { sim.task.cancel() }
@@ -255,8 +248,7 @@ import SwiftletTestSupport
     }
 
     @Test func restartAdoptsNodesAndAddresses() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let first = RunningSimulation(client: client, count: 1)
         for i in 0..<5 { _ = try await client.create(Resources.pods, simPod("a\(i)", node: "sim-node-0")) }
         #expect(await eventually {
@@ -280,8 +272,7 @@ import SwiftletTestSupport
     }
 
     @Test func thousandPodsAllRun() async throws {
-        let server = try makeSimServer()
-        let client = makeSimClient(server)
+        let client = try InProcessAPI().client
         let sim = RunningSimulation(client: client, count: 10)
         defer { sim.task.cancel() }
         #expect(await eventually { (try? await client.list(Resources.nodes).items.count) == 10 })

@@ -6,19 +6,6 @@ import SwiftletMachinery
 import SwiftletStorage
 @testable import SwiftletSimulation
 
-let simToken = "simulation-test-token"
-
-/// A real API server on a memory store, reached in-process.
-func makeSimServer() throws -> APIServer {
-    var config = APIServerConfig()
-    config.tokens = [simToken: UserInfo(name: "admin", groups: ["system:masters"])]
-    return try APIServer(config: config, store: MemoryStore())
-}
-
-func makeSimClient(_ server: APIServer) -> APIClient {
-    APIClient(transport: LocalTransport(server: server, token: simToken))
-}
-
 /// Simulated nodes running on their own task, with their own informers.
 struct RunningSimulation {
     let nodes: SimulatedNodes

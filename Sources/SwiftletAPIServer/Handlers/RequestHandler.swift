@@ -39,9 +39,9 @@ extension APIServer {
     /// `?verbose` lists them all. A failed check's reason is withheld, as upstream withholds it
     /// from these unauthenticated paths.
     func health(_ request: HTTPRequest) -> HTTPResponse? {
+        guard Self.isHealthPath(request.path) else { return nil }
         var segments = request.path.split(separator: "/").map(String.init)
-        guard let endpoint = segments.first, ["livez", "readyz", "healthz"].contains(endpoint), segments.count <= 2 else { return nil }
-        segments.removeFirst()
+        let endpoint = segments.removeFirst()
         var checks: [(name: String, passes: () -> Bool)] = [("ping", { true })]
         if endpoint != "livez" { checks.append(("datastore", { [store] in store.writeFailure() == nil })) }
         if let only = segments.first {
@@ -65,9 +65,14 @@ extension APIServer {
     /// paths, and requests with a token the server knows. Anyone else gets 401 and a closed
     /// connection, without the server holding their body.
     public func checkHead(_ request: HTTPRequest) -> HTTPResponse? {
-        if request.path == "/version" || request.path == "/version/" { return nil }
-        if let endpoint = request.path.split(separator: "/").first, ["livez", "readyz", "healthz"].contains(endpoint) { return nil }
+        if request.path == "/version" || request.path == "/version/" || Self.isHealthPath(request.path) { return nil }
         return authenticate(request) == nil ? .error(.unauthorized()) : nil
+    }
+
+    /// `/livez`, `/readyz`, `/healthz`, and one check of theirs (`/readyz/datastore`).
+    static func isHealthPath(_ path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return segments.count <= 2 && segments.first.map { ["livez", "readyz", "healthz"].contains($0) } == true
     }
 
     /// kube-apiserver's answer when the in-flight limit is reached.
