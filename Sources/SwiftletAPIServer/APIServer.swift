@@ -12,14 +12,14 @@ import SwiftletStorage
 public final class APIServer: Sendable {
     public let config: APIServerConfig
     public let store: any Store
-    let storages: [String: ResourceStorage]
+    /// The resources served now: the built-in ones, and those added at run time.
+    let registry: ResourceRegistry
     let allocators: ServiceAllocators
     /// The node agents that serve pods' logs, exec and attach.
     public let nodeStreaming = NodeStreamingRegistry()
     /// Requests being served now, read-only and mutating apart.
     let readOnlyInFlight: InFlightLimit
     let mutatingInFlight: InFlightLimit
-    private let storeWatches: Mutex<[StoreWatch]>
     private let bookmarkTask: Mutex<Task<Void, Never>?>
 
     public init(config: APIServerConfig, store: any Store) throws {
@@ -30,41 +30,21 @@ public final class APIServer: Sendable {
         }
         allocators = ServiceAllocators(serviceCIDR: cidr, nodePortRange: config.nodePortRange)
         let context = StrategyContext(dryRun: false, allocators: allocators)
-
-        var caches: [String: ResourceCache] = [:]
-        var watches: [StoreWatch] = []
-        for info in Resources.all {
-            let cache = try ResourceCache(resource: info, store: store)
-            caches[info.qualifiedResource] = cache
-            // From the revision the cache loaded at, so that no write falls in between.
-            watches.append(try store.watch(prefix: info.storagePrefix, fromRevision: cache.revision) { event in
-                cache.apply(event)
-            })
+        let registry = ResourceRegistry(store: store, context: context, clock: config.clock, nameSuffix: config.nameSuffix)
+        // The built-in resources whose strategies need more than the defaults.
+        let serviceAccount: @Sendable (String, String) -> JSONValue? = { [weak registry] namespace, name in
+            registry?.storage(for: Resources.serviceaccounts)?.cache.get(
+                Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
         }
-        let namespaceCache = caches["namespaces"]!
-        let namespaceCheck: @Sendable (String) -> ResourceStorage.NamespaceState = { name in
-            guard let ns = namespaceCache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) else { return .missing }
-            return ns.object()[path: "metadata", "deletionTimestamp"] == nil ? .active : .terminating
+        let strategies: [ResourceInfo: any ResourceStrategy] = [
+            Resources.services: ServiceStrategy(),
+            Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount),
+            Resources.namespaces: NamespaceStrategy(),
+        ]
+        for type in ResourceTypes.builtIn {
+            try registry.register(type, strategy: strategies[type.info] ?? DefaultStrategy())
         }
-        let serviceAccountCache = caches["serviceaccounts"]!
-        let serviceAccount: @Sendable (String, String) -> JSONValue? = { namespace, name in
-            serviceAccountCache.get(Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
-        }
-        var storages: [String: ResourceStorage] = [:]
-        for info in Resources.all {
-            let strategy: any ResourceStrategy
-            switch info.qualifiedResource {
-            case "services": strategy = ServiceStrategy()
-            case "pods": strategy = PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount)
-            case "namespaces": strategy = NamespaceStrategy()
-            default: strategy = DefaultStrategy()
-            }
-            storages[info.qualifiedResource] = ResourceStorage(
-                info: info, store: store, cache: caches[info.qualifiedResource]!, strategy: strategy, context: context,
-                clock: config.clock, nameSuffix: config.nameSuffix, namespaceCheck: info.namespaced ? namespaceCheck : nil)
-        }
-        self.storages = storages
-        self.storeWatches = Mutex(watches)
+        self.registry = registry
         self.readOnlyInFlight = InFlightLimit(config.maxRequestsInFlight)
         self.mutatingInFlight = InFlightLimit(config.maxMutatingRequestsInFlight)
         self.bookmarkTask = Mutex(nil)
@@ -73,12 +53,12 @@ public final class APIServer: Sendable {
         startBookmarks()
     }
 
-    func storage(for info: ResourceInfo) -> ResourceStorage? { storages[info.qualifiedResource] }
+    func storage(for info: ResourceInfo) -> ResourceStorage? { registry.storage(for: info) }
 
     /// Marks every stored Service's addresses as used: the allocators' state is derived
     /// from the objects, so it cannot drift from them across restarts.
     private func rebuildAllocations() throws {
-        guard let services = storages["services"] else { return }
+        guard let services = storage(for: Resources.services) else { return }
         for cached in services.cache.list(prefix: Resources.services.storagePrefix, filter: WatchFilter()).items {
             let service = cached.object()
             if let ip = service[path: "spec", "clusterIP"]?.stringValue, ip != "None", !ip.isEmpty {
@@ -93,12 +73,12 @@ public final class APIServer: Sendable {
     /// The objects a new cluster has: the four system namespaces, the `kubernetes` Service
     /// with its Endpoints and EndpointSlice pointing at this server, and the cluster DNS Service.
     private func bootstrap() throws {
-        let namespaces = storages["namespaces"]!
+        let namespaces = storage(for: Resources.namespaces)!
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"]
         where namespaces.cache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) == nil {
             _ = try namespaces.create(namespace: nil, object: ["metadata": ["name": .string(name)]], dryRun: false)
         }
-        let services = storages["services"]!
+        let services = storage(for: Resources.services)!
         let kubernetesIP = allocators.clusterIPs.cidr.address(1)
         if services.cache.get(Resources.services.storageKey(namespace: "default", name: "kubernetes")) == nil {
             _ = try services.create(namespace: "default", object: [
@@ -131,7 +111,7 @@ public final class APIServer: Sendable {
     /// The `kubernetes` Service's Endpoints and EndpointSlice point at this server, as the
     /// kube-apiserver's endpoint reconciler keeps them.
     private func bootstrapKubernetesEndpoints() throws {
-        let endpoints = storages["endpoints"]!
+        let endpoints = storage(for: Resources.endpoints)!
         let desiredSubsets: JSONValue = [[
             "addresses": [["ip": .string(config.advertiseAddress)]],
             "ports": [["name": "https", "port": .int(Int64(config.securePort)), "protocol": "TCP"]],
@@ -150,7 +130,7 @@ public final class APIServer: Sendable {
                 "subsets": desiredSubsets,
             ], dryRun: false)
         }
-        let slices = storages[Resources.endpointslices.qualifiedResource]!
+        let slices = storage(for: Resources.endpointslices)!
         let desiredSlice: JSONValue = [
             "addressType": "IPv4",
             "endpoints": [["addresses": [.string(config.advertiseAddress)], "conditions": ["ready": true]]],
@@ -177,12 +157,12 @@ public final class APIServer: Sendable {
     }
 
     private func startBookmarks() {
-        let caches = storages.values.map(\.cache)
+        let registry = self.registry
         let interval = config.bookmarkInterval
         let task = Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                for cache in caches { cache.sendBookmarks() }
+                for storage in registry.storages { storage.cache.sendBookmarks() }
             }
         }
         bookmarkTask.withLock { $0 = task }
@@ -190,9 +170,8 @@ public final class APIServer: Sendable {
 
     /// Stops the store watches, ends every client watch, and stops the timers.
     public func shutdown() {
-        for w in storeWatches.withLock({ $0 }) { w.cancel() }
         bookmarkTask.withLock { $0?.cancel() }
-        for s in storages.values { s.cache.closeWatchers() }
+        registry.shutdown()
     }
 }
 

@@ -88,7 +88,7 @@ import SwiftletStorage
 
     @Test func aWatcherThatFallsBehindItsBufferIsClosedAndOthersGoOn() async throws {
         let store = MemoryStore()
-        let cache = try ResourceCache(resource: Resources.configmaps, store: store, watcherBuffer: 5)
+        let cache = try ResourceCache(type: ResourceTypes.configMaps, store: store, watcherBuffer: 5)
         let slow = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .after(0))
         let fast = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .after(0))
         var fastEvents = fast.live.makeAsyncIterator()
@@ -114,7 +114,7 @@ import SwiftletStorage
     @Test func aWatchStartsWithEveryObjectWhateverItsBuffer() async throws {
         let t = try TestServer()
         for i in 0..<30 { _ = await t.request(.POST, cms, body: TestServer.configMap("cm-\(i)")) }
-        let cache = try ResourceCache(resource: Resources.configmaps, store: t.store, watcherBuffer: 5)
+        let cache = try ResourceCache(type: ResourceTypes.configMaps, store: t.store, watcherBuffer: 5)
         let watch = try cache.watch(filter: WatchFilter(), prefix: Resources.configmaps.storagePrefix, from: .currentState)
         #expect(watch.initial.count == 30)
         #expect(cache.watcherCount == 1)

@@ -6,7 +6,7 @@ import SwiftletMachinery
 struct DefaultingCoreTests {
     func defaulted(_ group: String, _ kind: String, _ json: String) throws -> JSONValue {
         var object = try JSONParser.parse(json)
-        Defaulter.apply(group: group, kind: kind, to: &object)
+        Catalogue.defaults(group: group, kind: kind, to: &object)
         return object
     }
 
@@ -54,7 +54,7 @@ struct DefaultingCoreTests {
     ])
     func imagePullPolicy(image: String, policy: String) throws {
         var pod: JSONValue = ["spec": ["containers": [["name": "c", "image": .string(image)]]]]
-        Defaulter.apply(group: "", kind: "Pod", to: &pod)
+        Catalogue.defaults(group: "", kind: "Pod", to: &pod)
         #expect(pod[path: "spec", "containers"]?[0]?["imagePullPolicy"] == .string(policy))
     }
 
@@ -132,14 +132,14 @@ struct DefaultingCoreTests {
 
     @Test func assignClusterIP() {
         var service: JSONValue = ["spec": ["type": "ClusterIP"]]
-        Defaulter.assignClusterIP("10.43.0.10", to: &service)
+        ServiceDefaults.assignClusterIP("10.43.0.10", to: &service)
         #expect(service["spec"] == ["type": "ClusterIP", "clusterIP": "10.43.0.10", "clusterIPs": ["10.43.0.10"], "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack"])
         var headless: JSONValue = ["spec": ["clusterIP": "None"]]
-        Defaulter.assignClusterIP("None", to: &headless)
+        ServiceDefaults.assignClusterIP("None", to: &headless)
         #expect(headless[path: "spec", "clusterIPs"] == ["None"])
         #expect(headless[path: "spec", "ipFamilies"] == ["IPv4"])
         var external: JSONValue = ["spec": ["type": "ExternalName"]]
-        Defaulter.assignClusterIP("10.43.0.11", to: &external)
+        ServiceDefaults.assignClusterIP("10.43.0.11", to: &external)
         #expect(external["spec"] == ["type": "ExternalName"])
     }
 

@@ -7,7 +7,7 @@ import SwiftletMachinery
 struct DefaultingWorkloadTests {
     func defaulted(_ group: String, _ kind: String, _ json: String) throws -> JSONValue {
         var object = try JSONParser.parse(json)
-        Defaulter.apply(group: group, kind: kind, to: &object)
+        Catalogue.defaults(group: group, kind: kind, to: &object)
         return object
     }
 

@@ -73,8 +73,8 @@ struct ValidationManifestTests {
             {"metadata":{"name":"web"},"spec":{"selector":{"matchLabels":{"app":"web"}},
               "template":{"metadata":{"labels":{"tier":"front","app":"api"}},"spec":{"containers":[{"name":"web","image":"nginx"}]}}}}
             """#)
-        Defaulter.apply(group: "apps", kind: "Deployment", to: &object)
-        let errors = Validator.validate(group: "apps", kind: "Deployment", object: object)
+        Catalogue.defaults(group: "apps", kind: "Deployment", to: &object)
+        let errors = Catalogue.validate(group: "apps", kind: "Deployment", object: object)
         let error = APIError.invalid(group: "apps", kind: "Deployment", name: "web", errors: errors)
         #expect(error.message == #"Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: {"app":"api","tier":"front"}: `selector` does not match template `labels`"#)
     }

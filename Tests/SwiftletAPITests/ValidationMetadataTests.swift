@@ -38,10 +38,10 @@ struct ValidationMetadataTests {
 
     @Test func annotationSizeLimit() throws {
         var object: JSONValue = ["metadata": ["name": "c", "annotations": ["big": .string(String(repeating: "x", count: 262_141))]]]
-        #expect(Validator.validate(group: "", kind: "ConfigMap", object: object).isEmpty)
+        #expect(Catalogue.validate(group: "", kind: "ConfigMap", object: object).isEmpty)
         object[path: "metadata", "annotations", "big"] = .string(String(repeating: "x", count: 262_141))
         object[path: "metadata", "annotations", "b"] = "y"
-        #expect(Validator.validate(group: "", kind: "ConfigMap", object: object).map(\.message) == ["metadata.annotations: Too long: may not be more than 262144 bytes"])
+        #expect(Catalogue.validate(group: "", kind: "ConfigMap", object: object).map(\.message) == ["metadata.annotations: Too long: may not be more than 262144 bytes"])
     }
 
     @Test func finalizers() throws {

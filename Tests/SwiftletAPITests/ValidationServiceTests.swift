@@ -65,7 +65,7 @@ struct ValidationServiceTests {
         ])
         let big = String(repeating: "x", count: 1024 * 1024 + 1)
         let object: JSONValue = ["metadata": ["name": "c"], "data": ["k": .string(big)]]
-        #expect(Validator.validate(group: "", kind: "ConfigMap", object: object).map(\.message) == [": Too long: may not be more than 1048576 bytes"])
+        #expect(Catalogue.validate(group: "", kind: "ConfigMap", object: object).map(\.message) == [": Too long: may not be more than 1048576 bytes"])
         let frozen = #"{"metadata":{"name":"c"},"immutable":true,"data":{"a":"1"}}"#
         #expect(try validationMessages("", "ConfigMap", #"{"metadata":{"name":"c"},"data":{"a":"2"}}"#, old: frozen) == [
             "immutable: Forbidden: field is immutable when `immutable` is set",

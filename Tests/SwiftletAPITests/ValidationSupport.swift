@@ -4,14 +4,14 @@ import SwiftletMachinery
 /// Validates a manifest as the server does: decoded, defaulted, then checked.
 func validationMessages(_ group: String, _ kind: String, _ json: String, old: String? = nil) throws -> [String] {
     var object = try JSONParser.parse(json)
-    Defaulter.apply(group: group, kind: kind, to: &object)
+    Catalogue.defaults(group: group, kind: kind, to: &object)
     var previous: JSONValue?
     if let old {
         var value = try JSONParser.parse(old)
-        Defaulter.apply(group: group, kind: kind, to: &value)
+        Catalogue.defaults(group: group, kind: kind, to: &value)
         previous = value
     }
-    return Validator.validate(group: group, kind: kind, object: object, old: previous).map(\.message)
+    return Catalogue.validate(group: group, kind: kind, object: object, old: previous).map(\.message)
 }
 
 enum ValidationText {

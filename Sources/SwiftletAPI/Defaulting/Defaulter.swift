@@ -1,36 +1,15 @@
 import SwiftletMachinery
 
-/// Kubernetes 1.34's defaulting (`SetDefaults_*` and the declarative `+default` tags) for the
-/// kinds Swiftlet serves, applied to objects as decoded so that what is stored and served reads
-/// exactly as a real cluster's objects do (`kubectl get -o yaml`, diffs, `kubectl apply`).
-///
-/// Defaults fill only what is missing; an explicit value always wins. Two encoding effects are
-/// included because Swiftlet stores JSON as received rather than re-encoding typed objects:
-/// quantities in canonical form, and a container's `resources` written as `{}` when empty.
-/// Strategy-time changes that are not defaulting (namespace finalizers, cluster IP allocation,
-/// generated names) and admission (service accounts, tolerations, priority) belong to the server.
-public enum Defaulter {
-    public static func apply(group: String, kind: String, to object: inout JSONValue) {
-        guard case .object = object else { return }
-        switch (group, kind) {
-        case ("", "Pod"): PodDefaults.applyToPod(&object)
-        case ("", "ReplicationController"): WorkloadDefaults.replicationController(&object)
-        case ("", "Service"): ServiceDefaults.apply(&object)
-        case ("", "Namespace"): CoreDefaults.namespace(&object)
-        case ("", "Secret"): CoreDefaults.secret(&object)
-        case ("", "Node"): CoreDefaults.node(&object)
-        case ("", "Endpoints"): CoreDefaults.endpoints(&object)
-        case ("apps", "Deployment"): WorkloadDefaults.deployment(&object)
-        case ("apps", "ReplicaSet"): WorkloadDefaults.replicaSet(&object)
-        case ("apps", "DaemonSet"): WorkloadDefaults.daemonSet(&object)
-        case ("apps", "StatefulSet"): WorkloadDefaults.statefulSet(&object)
-        case ("batch", "Job"): WorkloadDefaults.job(&object)
-        case ("batch", "CronJob"): WorkloadDefaults.cronJob(&object)
-        case ("discovery.k8s.io", "EndpointSlice"): CoreDefaults.endpointSlice(&object)
-        default: break
-        }
-    }
-}
+// Kubernetes 1.34's defaulting (`SetDefaults_*` and the declarative `+default` tags), one
+// function per kind (each `ResourceType`'s `defaults`), applied to objects as decoded so that
+// what is stored and served reads exactly as a real cluster's objects do (`kubectl get -o yaml`,
+// diffs, `kubectl apply`).
+//
+// Defaults fill only what is missing; an explicit value always wins. Two encoding effects are
+// included because Swiftlet stores JSON as received rather than re-encoding typed objects:
+// quantities in canonical form, and a container's `resources` written as `{}` when empty.
+// Strategy-time changes that are not defaulting (namespace finalizers, cluster IP allocation,
+// generated names) and admission (service accounts, tolerations, priority) belong to the server.
 
 /// Small in-place edits shared by the defaulting files. Go's zero values count as unset: an
 /// absent key, `null`, and for non-pointer fields `""` or `0`.

@@ -1,7 +1,7 @@
 import SwiftletMachinery
 
 /// SetDefaults_Service, and the IP family fields kube-apiserver's allocator fills in.
-enum ServiceDefaults {
+public enum ServiceDefaults {
     typealias Edit = DefaultingEdit
 
     static func apply(_ service: inout JSONValue) {
@@ -38,7 +38,7 @@ enum ServiceDefaults {
     }
 }
 
-extension Defaulter {
+extension ServiceDefaults {
     /// What the service IP allocator records with an address: `clusterIP`, `clusterIPs`, and a
     /// single-stack family (`None` for headless services, which still get a family).
     /// ExternalName services have none of these.

@@ -19,6 +19,28 @@ public struct ResourceInfo: Sendable, Hashable {
         public var version: String
         public var kind: String
         public var verbs: [String]
+
+        public init(name: String, group: String, version: String, kind: String, verbs: [String]) {
+            self.name = name
+            self.group = group
+            self.version = version
+            self.kind = kind
+            self.verbs = verbs
+        }
+    }
+
+    public init(group: String, version: String, resource: String, singular: String, kind: String, namespaced: Bool,
+                shortNames: [String] = [], categories: [String] = [], verbs: [String], subresources: [Subresource] = []) {
+        self.group = group
+        self.version = version
+        self.resource = resource
+        self.singular = singular
+        self.kind = kind
+        self.namespaced = namespaced
+        self.shortNames = shortNames
+        self.categories = categories
+        self.verbs = verbs
+        self.subresources = subresources
     }
 
     public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }

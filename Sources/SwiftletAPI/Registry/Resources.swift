@@ -1,4 +1,6 @@
-/// The resources Swiftlet serves, in the order discovery lists them.
+/// The names, scope and subresources of the resources Swiftlet knows. Clients and controllers
+/// address resources through these; what the server does with each is its `ResourceType`
+/// in `ResourceTypes`.
 public enum Resources {
     static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     static let statusVerbs = ["get", "patch", "update"]
@@ -40,33 +42,20 @@ public enum Resources {
     public static let deployments = make("apps", "v1", "deployments", "Deployment", short: ["deploy"], categories: ["all"], status: true, scale: true)
     public static let replicasets = make("apps", "v1", "replicasets", "ReplicaSet", short: ["rs"], categories: ["all"], status: true, scale: true)
     public static let daemonsets = make("apps", "v1", "daemonsets", "DaemonSet", short: ["ds"], categories: ["all"], status: true)
+    public static let statefulsets = make("apps", "v1", "statefulsets", "StatefulSet", short: ["sts"], categories: ["all"], status: true, scale: true)
     public static let controllerrevisions = make("apps", "v1", "controllerrevisions", "ControllerRevision")
+
+    public static let jobs = make("batch", "v1", "jobs", "Job", categories: ["all"], status: true)
+    public static let cronjobs = make("batch", "v1", "cronjobs", "CronJob", short: ["cj"], categories: ["all"], status: true)
+    public static let horizontalpodautoscalers = make("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
+        short: ["hpa"], categories: ["all"], status: true)
 
     public static let endpointslices = make("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
     public static let leases = make("coordination.k8s.io", "v1", "leases", "Lease")
+    public static let eventsAPI = make("events.k8s.io", "v1", "events", "Event", short: ["ev"])
 
-    public static let all: [ResourceInfo] = [
-        namespaces, nodes, pods, services, endpoints, configmaps, secrets, events, serviceaccounts, replicationcontrollers,
-        deployments, replicasets, daemonsets, controllerrevisions, endpointslices, leases,
-    ]
-
-    /// The API groups other than core, with their versions, in discovery order.
-    public static let groups: [(name: String, versions: [String])] = {
-        var seen: [String] = []
-        var result: [(String, [String])] = []
-        for r in all where !r.group.isEmpty && !seen.contains(r.group) {
-            seen.append(r.group)
-            result.append((r.group, [r.version]))
-        }
-        return result
-    }()
-
-    private static let byPath: [String: ResourceInfo] = Dictionary(
-        uniqueKeysWithValues: all.map { ("\($0.groupVersion)/\($0.resource)", $0) })
-
-    public static func lookup(group: String, version: String, resource: String) -> ResourceInfo? {
-        byPath["\(group.isEmpty ? version : "\(group)/\(version)")/\(resource)"]
-    }
+    /// The resources the server serves, in the order discovery lists them.
+    public static let all: [ResourceInfo] = ResourceTypes.builtIn.map(\.info)
 
     public static func lookup(apiVersion: String, kind: String) -> ResourceInfo? {
         all.first { $0.apiVersion == apiVersion && $0.kind == kind }

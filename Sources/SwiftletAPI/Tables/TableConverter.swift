@@ -2,64 +2,40 @@ import Foundation
 import SwiftletMachinery
 
 /// How one resource turns into table rows: upstream's column definitions and print function.
-struct TablePrinter: Sendable {
-    var columns: [TableColumn]
+public struct TablePrinter: Sendable {
+    public var columns: [TableColumn]
     /// One cell per column, wide columns included: the API server always prints wide and
     /// leaves hiding priority-1 columns to kubectl.
-    var cells: @Sendable (_ object: JSONValue, _ now: Date) -> [JSONValue]
+    public var cells: @Sendable (_ object: JSONValue, _ now: Date) -> [JSONValue]
     /// Row conditions; only pods have any (`Completed` once they succeed or fail).
-    var conditions: @Sendable (_ object: JSONValue) -> [JSONValue] = { _ in [] }
+    public var conditions: @Sendable (_ object: JSONValue) -> [JSONValue] = { _ in [] }
+
+    public init(columns: [TableColumn], cells: @escaping @Sendable (_ object: JSONValue, _ now: Date) -> [JSONValue],
+                conditions: @escaping @Sendable (_ object: JSONValue) -> [JSONValue] = { _ in [] }) {
+        self.columns = columns
+        self.cells = cells
+        self.conditions = conditions
+    }
 }
 
 /// Server-side printing: what the API server returns when kubectl asks for
 /// `application/json;as=Table;v=v1;g=meta.k8s.io`, which is what `kubectl get` shows.
 ///
-/// Columns and cells reproduce Kubernetes 1.34's pkg/printers/internalversion/printers.go, and
-/// resources without a printer get apiserver's default convertor (Name, Created At).
+/// Columns and cells reproduce Kubernetes 1.34's pkg/printers/internalversion/printers.go; each
+/// resource's printer is its `ResourceType`'s `table`, and resources without one (nil) get
+/// apiserver's default convertor (Name, Created At).
 public enum TableConverter {
-    private static let printers: [String: TablePrinter] = [
-        "/pods": PodTable.printer,
-        "/nodes": ClusterTables.node,
-        "/namespaces": ClusterTables.namespace,
-        "/services": NetworkTables.service,
-        "/endpoints": NetworkTables.endpoints,
-        "discovery.k8s.io/endpointslices": NetworkTables.endpointSlice,
-        "/configmaps": ConfigTables.configMap,
-        "/secrets": ConfigTables.secret,
-        "/serviceaccounts": ConfigTables.serviceAccount,
-        "/events": EventTable.core,
-        "events.k8s.io/events": EventTable.eventsAPI,
-        "coordination.k8s.io/leases": ClusterTables.lease,
-        "/replicationcontrollers": WorkloadTables.replicationController,
-        "apps/replicasets": WorkloadTables.replicaSet,
-        "apps/deployments": WorkloadTables.deployment,
-        "apps/daemonsets": WorkloadTables.daemonSet,
-        "apps/statefulsets": WorkloadTables.statefulSet,
-        "apps/controllerrevisions": WorkloadTables.controllerRevision,
-        "batch/jobs": BatchTables.job,
-        "batch/cronjobs": BatchTables.cronJob,
-        "autoscaling/horizontalpodautoscalers": AutoscalingTables.horizontalPodAutoscaler,
-        // The scale subresource of any resource, which is served as an autoscaling/v1 Scale.
-        "autoscaling/scale": AutoscalingTables.scale,
-    ]
+    /// The scale subresource of any resource, which is served as an autoscaling/v1 Scale.
+    public static let scale: TablePrinter = AutoscalingTables.scale
 
-    /// The resource's printer, or nil when it falls back to the default convertor.
-    private static func registered(group: String, resource: String) -> TablePrinter? {
-        printers["\(group)/\(resource)"]
-    }
-
-    private static func printer(group: String, resource: String) -> TablePrinter {
-        registered(group: group, resource: resource) ?? DefaultTable.printer
-    }
-
-    /// The column definitions for a resource; the `scale` subresource is `("autoscaling", "scale")`.
-    public static func columns(group: String, resource: String) -> [TableColumn] {
-        printer(group: group, resource: resource).columns
+    /// The column definitions a printer gives.
+    public static func columns(_ printer: TablePrinter?) -> [TableColumn] {
+        (printer ?? DefaultTable.printer).columns
     }
 
     /// The cells of one object's row, one per column.
-    public static func cells(group: String, resource: String, object: JSONValue, now: Date = Date()) -> [JSONValue] {
-        printer(group: group, resource: resource).cells(object, now)
+    public static func cells(_ printer: TablePrinter?, object: JSONValue, now: Date = Date()) -> [JSONValue] {
+        (printer ?? DefaultTable.printer).cells(object, now)
     }
 
     /// The includeObject values the API server accepts; it answers anything else with
@@ -72,16 +48,16 @@ public enum TableConverter {
     /// default (kubectl reads names and namespaces from it), the whole object for `Object`
     /// (kubectl asks for that when sorting), and null for `None`.
     public static func row(
-        group: String, resource: String, object: JSONValue, includeObject: String = "Metadata", now: Date = Date()
+        _ printer: TablePrinter?, object: JSONValue, includeObject: String = "Metadata", now: Date = Date()
     ) -> JSONValue {
-        row(printer(group: group, resource: resource), object: object, includeObject: includeObject, now: now)
+        row(printer ?? DefaultTable.printer, object: object, includeObject: includeObject, now: now)
     }
 
     /// A whole `meta.k8s.io/v1` Table for a list (or a single object: pass its resourceVersion).
     /// `noHeaders` drops the column definitions, as the API server does for every watch event
     /// after the first.
     public static func table(
-        group: String, resource: String, objects: [JSONValue], resourceVersion: String,
+        _ registered: TablePrinter?, objects: [JSONValue], resourceVersion: String,
         continueToken: String? = nil, remainingItemCount: Int64? = nil, includeObject: String = "Metadata",
         noHeaders: Bool = false, now: Date = Date()
     ) -> JSONValue {
@@ -90,7 +66,6 @@ public enum TableConverter {
         if let continueToken, !continueToken.isEmpty { metadata["continue"] = .string(continueToken) }
         if let remainingItemCount { metadata["remainingItemCount"] = .int(remainingItemCount) }
 
-        let registered = registered(group: group, resource: resource)
         let printer = registered ?? DefaultTable.printer
         let rows = objects.map { row(printer, object: $0, includeObject: includeObject, now: now) }
 

@@ -138,14 +138,4 @@ enum CoreValidation {
         errors += PodSpecValidation.template(template, templatePath)
         return errors + AppsValidation.templateRestartAndDeadline(template, templatePath, owner: "ReplicationController")
     }
-
-    /// Kinds whose only checks Swiftlet makes are on metadata, plus a few required fields.
-    static func metadataOnly(_ object: JSONValue, kind: String) -> [FieldError] {
-        var errors = ObjectMetaValidation.validate(object, rule: .subdomain)
-        if kind == "ControllerRevision" {
-            if !FieldRead.isSet(object["data"]) { errors.append(.required("data", "data is mandatory")) }
-            errors += CommonRules.nonNegative(object["revision"], ValidationPath("revision"))
-        }
-        return errors
-    }
 }

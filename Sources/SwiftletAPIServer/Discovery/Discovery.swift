@@ -26,9 +26,9 @@ enum Discovery {
                      contentType: "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList")
     }
 
-    static func coreVersions(request: HTTPRequest, config: APIServerConfig) -> HTTPResponse {
+    static func coreVersions(request: HTTPRequest, config: APIServerConfig, resources: [ResourceInfo]) -> HTTPResponse {
         if let version = aggregatedVersion(request.accept) {
-            return aggregatedResponse([aggregatedGroup(name: "", versions: ["v1"])], version: version)
+            return aggregatedResponse([aggregatedGroup(name: "", versions: ["v1"], resources: resources)], version: version)
         }
         return .json([
             "kind": "APIVersions", "versions": ["v1"],
@@ -36,11 +36,13 @@ enum Discovery {
         ])
     }
 
-    static func groups(request: HTTPRequest) -> HTTPResponse {
+    static func groups(request: HTTPRequest, registry: ResourceRegistry) -> HTTPResponse {
+        let resources = registry.resources
+        let groups = registry.groups
         if let version = aggregatedVersion(request.accept) {
-            return aggregatedResponse(Resources.groups.map { aggregatedGroup(name: $0.name, versions: $0.versions) }, version: version)
+            return aggregatedResponse(groups.map { aggregatedGroup(name: $0.name, versions: $0.versions, resources: resources) }, version: version)
         }
-        return .json(["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(Resources.groups.map { groupDocument($0.name, $0.versions) })])
+        return .json(["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups.map { groupDocument($0.name, $0.versions) })])
     }
 
     static func groupDocument(_ name: String, _ versions: [String]) -> JSONValue {
@@ -48,16 +50,16 @@ enum Discovery {
         return ["name": .string(name), "versions": .array(entries), "preferredVersion": entries[0]]
     }
 
-    static func group(_ name: String) throws(APIError) -> HTTPResponse {
-        guard let group = Resources.groups.first(where: { $0.name == name }) else { throw APIError.notFoundPath() }
+    static func group(_ name: String, registry: ResourceRegistry) throws(APIError) -> HTTPResponse {
+        guard let group = registry.groups.first(where: { $0.name == name }) else { throw APIError.notFoundPath() }
         var document = groupDocument(group.name, group.versions)
         document["kind"] = "APIGroup"
         document["apiVersion"] = "v1"
         return .json(document)
     }
 
-    static func resourceList(group: String, version: String) throws(APIError) -> HTTPResponse {
-        let resources = Resources.all.filter { $0.group == group && $0.version == version }
+    static func resourceList(group: String, version: String, resources: [ResourceInfo]) throws(APIError) -> HTTPResponse {
+        let resources = resources.filter { $0.group == group && $0.version == version }
         guard !resources.isEmpty else { throw APIError.notFoundPath() }
         var entries: [JSONValue] = []
         for r in resources {
@@ -86,10 +88,10 @@ enum Discovery {
         ])
     }
 
-    static func aggregatedGroup(name: String, versions: [String]) -> JSONValue {
+    static func aggregatedGroup(name: String, versions: [String], resources: [ResourceInfo]) -> JSONValue {
         var versionEntries: [JSONValue] = []
         for version in versions {
-            let resources: [JSONValue] = Resources.all.filter { $0.group == name && $0.version == version }.map { r in
+            let entries: [JSONValue] = resources.filter { $0.group == name && $0.version == version }.map { r in
                 var entry: JSONValue = [
                     "resource": .string(r.resource),
                     "responseKind": ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)],
@@ -110,7 +112,7 @@ enum Discovery {
                 }
                 return entry
             }
-            versionEntries.append(["version": .string(version), "resources": .array(resources), "freshness": "Current"])
+            versionEntries.append(["version": .string(version), "resources": .array(entries), "freshness": "Current"])
         }
         return ["metadata": ["name": .string(name), "creationTimestamp": .null], "versions": .array(versionEntries)]
     }

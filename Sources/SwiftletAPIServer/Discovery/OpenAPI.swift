@@ -8,16 +8,18 @@ import SwiftletMachinery
 ///
 /// No component schemas are published: kubectl then uses its compiled-in types for
 /// strategic merge patch metadata, which are identical to upstream's.
+///
+/// The documents are made per request from the resources served then, so that resources
+/// registered at run time appear at once; kubectl fetches them rarely and caches them by hash.
 enum OpenAPI {
-    static let documents: [String: [UInt8]] = {
+    static func documents(_ resources: [ResourceInfo]) -> [String: [UInt8]] {
         var docs: [String: [UInt8]] = [:]
-        let groupVersions = Set(Resources.all.map { $0.groupVersion })
+        let groupVersions = Set(resources.map { $0.groupVersion })
         for gv in groupVersions {
-            let resources = Resources.all.filter { $0.groupVersion == gv }
-            docs[apiPath(gv)] = JSONWriter.write(document(resources))
+            docs[apiPath(gv)] = JSONWriter.write(document(resources.filter { $0.groupVersion == gv }))
         }
         return docs
-    }()
+    }
 
     static func apiPath(_ groupVersion: String) -> String {
         groupVersion.contains("/") ? "apis/\(groupVersion)" : "api/\(groupVersion)"
@@ -31,17 +33,18 @@ enum OpenAPI {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    static let index: [UInt8] = {
+    static func index(_ documents: [String: [UInt8]]) -> [UInt8] {
         var paths = JSONObject()
         for (path, bytes) in documents.sorted(by: { $0.key < $1.key }) {
             paths[path] = ["serverRelativeURL": .string("/openapi/v3/\(path)?hash=\(hash(bytes))")]
         }
         return JSONWriter.write(["paths": .object(paths)])
-    }()
+    }
 
-    static func serve(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+    static func serve(_ request: HTTPRequest, resources: [ResourceInfo]) throws(APIError) -> HTTPResponse {
         let path = String(request.path.dropFirst("/openapi/".count))
-        if path == "v3" || path == "v3/" { return .json(bytes: index) }
+        let documents = documents(resources)
+        if path == "v3" || path == "v3/" { return .json(bytes: index(documents)) }
         guard path.hasPrefix("v3/"), let doc = documents[String(path.dropFirst(3))] else { throw APIError.notFoundPath() }
         var headers: HTTPHeaders = ["ETag": "\"\(hash(doc))\""]
         if request.query["hash"] == hash(doc) {

@@ -12,13 +12,13 @@ extension APIServer {
         let cached = try storage.get(namespace: namespace, name: name)
         if wantsTable(request) {
             try checkIncludeObject(request)
-            return .json(table(storage.info, [cached], revision: cached.revision, continueToken: nil, request: request))
+            return .json(table(storage.type.table, [cached.object()], revision: cached.revision, continueToken: nil, request: request))
         }
         return .json(bytes: cached.bytes)
     }
 
     /// The namespace, label and field selectors of a list or watch request.
-    func filter(for request: HTTPRequest, info: ResourceInfo, namespace: String?) throws(APIError) -> WatchFilter {
+    func filter(for request: HTTPRequest, type: ResourceType, namespace: String?) throws(APIError) -> WatchFilter {
         var filter = WatchFilter(namespace: namespace)
         if let text = request.query["labelSelector"], !text.isEmpty {
             let selector: LabelSelector
@@ -32,7 +32,7 @@ extension APIServer {
             do { selector = try FieldSelector.parse(text) } catch {
                 throw APIError.badRequest("\(error)")
             }
-            for field in selector.fields where !FieldSelectorSupport.supported(field, resource: info) {
+            for field in selector.fields where !type.selects(field) {
                 throw APIError.badRequest("field label not supported: \(field)")
             }
             filter.fieldSelector = { selector.matches($0) }
@@ -42,7 +42,7 @@ extension APIServer {
 
     func list(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let info = storage.info
-        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let filter = try self.filter(for: request, type: storage.type, namespace: namespace)
         let limit = max(0, Int(request.query["limit"] ?? "") ?? 0)
         var startAfter: String?
         if let token = request.query["continue"], !token.isEmpty {
@@ -53,7 +53,8 @@ extension APIServer {
 
         if wantsTable(request) {
             try checkIncludeObject(request)
-            return .json(table(info, page.items, revision: page.revision, continueToken: continueToken, request: request))
+            return .json(table(storage.type.table, page.items.map { $0.object() }, revision: page.revision,
+                               continueToken: continueToken, request: request))
         }
         // The list is assembled from the stored bytes: no object is decoded or re-encoded.
         var out: [UInt8] = []
@@ -69,9 +70,9 @@ extension APIServer {
         return .json(bytes: out)
     }
 
-    func table(_ info: ResourceInfo, _ items: [CachedObject], revision: Int64, continueToken: String?, request: HTTPRequest) -> JSONValue {
+    func table(_ printer: TablePrinter?, _ objects: [JSONValue], revision: Int64, continueToken: String?, request: HTTPRequest) -> JSONValue {
         TableConverter.table(
-            group: info.group, resource: info.resource, objects: items.map { $0.object() },
+            printer, objects: objects,
             resourceVersion: String(revision), continueToken: continueToken,
             includeObject: request.query["includeObject"] ?? "", now: config.clock())
     }
@@ -85,7 +86,7 @@ extension APIServer {
 
     func watch(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let info = storage.info
-        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let filter = try self.filter(for: request, type: storage.type, namespace: namespace)
         let start: ResourceCache.WatchStart
         switch request.query["resourceVersion"] ?? "" {
         case "", "0": start = .currentState
@@ -118,7 +119,7 @@ extension APIServer {
         let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) { watch.close() }
         // Events are encoded only as fast as the client takes them: the response pulls the next
         // chunk when it has written the last, so what waits is the cache's (shared) objects, never bytes.
-        let encoder = WatchEncoder(watch: watch, info: info, asTable: asTable, includeObject: includeObject, now: now, timer: timer)
+        let encoder = WatchEncoder(watch: watch, type: storage.type, asTable: asTable, includeObject: includeObject, now: now, timer: timer)
         let body = AsyncStream<[UInt8]>(unfolding: { await encoder.next() }, onCancel: { encoder.stop() })
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(body))
     }
@@ -134,12 +135,13 @@ extension APIServer {
         return .seconds(min(seconds, 2 * minimum))
     }
 
-    static func encodeWatchEvent(_ event: WatchEvent, info: ResourceInfo, asTable: Bool, includeObject: String,
+    static func encodeWatchEvent(_ event: WatchEvent, type: ResourceType, asTable: Bool, includeObject: String,
                                  headers: Bool, now: Date) -> [UInt8] {
+        let info = type.info
         var out = Array(#"{"type":"\#(event.kind.rawValue)","object":"#.utf8)
         if let object = event.object {
             if asTable {
-                JSONWriter.write(TableConverter.table(group: info.group, resource: info.resource, objects: [object.object()],
+                JSONWriter.write(TableConverter.table(type.table, objects: [object.object()],
                                                       resourceVersion: String(event.revision), continueToken: nil,
                                                       includeObject: includeObject, noHeaders: !headers, now: now), into: &out)
             } else {
@@ -181,7 +183,7 @@ enum ContinueToken {
 /// time by the response's stream) moves the cursor; `stop` only ends the watch.
 final class WatchEncoder: @unchecked Sendable {
     private let watch: ResourceCache.Watch
-    private let info: ResourceInfo
+    private let type: ResourceType
     private let asTable: Bool
     private let includeObject: String
     private let now: @Sendable () -> Date
@@ -193,10 +195,10 @@ final class WatchEncoder: @unchecked Sendable {
 
     static let batchBytes = 64 * 1024
 
-    init(watch: ResourceCache.Watch, info: ResourceInfo, asTable: Bool, includeObject: String,
+    init(watch: ResourceCache.Watch, type: ResourceType, asTable: Bool, includeObject: String,
          now: @escaping @Sendable () -> Date, timer: Scheduled<Void>) {
         self.watch = watch
-        self.info = info
+        self.type = type
         self.asTable = asTable
         self.includeObject = includeObject
         self.now = now
@@ -226,7 +228,7 @@ final class WatchEncoder: @unchecked Sendable {
     }
 
     private func encode(_ event: WatchEvent) -> [UInt8] {
-        let bytes = APIServer.encodeWatchEvent(event, info: info, asTable: asTable, includeObject: includeObject,
+        let bytes = APIServer.encodeWatchEvent(event, type: type, asTable: asTable, includeObject: includeObject,
                                                headers: first, now: now())
         if event.kind != .bookmark { first = false }
         return bytes

@@ -104,22 +104,26 @@ extension APIServer {
 
     private func route(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
         let path = request.path
-        if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config) }
-        if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request) }
-        if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request) }
+        if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
+        if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
+        if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, resources: registry.resources) }
 
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
         let segments = trimmed.split(separator: "/").map(String.init)
-        if segments.count == 2, segments[0] == "api" { return try Discovery.resourceList(group: "", version: segments[1]) }
-        if segments.count == 2, segments[0] == "apis" { return try Discovery.group(segments[1]) }
-        if segments.count == 3, segments[0] == "apis" { return try Discovery.resourceList(group: segments[1], version: segments[2]) }
+        if segments.count == 2, segments[0] == "api" {
+            return try Discovery.resourceList(group: "", version: segments[1], resources: registry.resources)
+        }
+        if segments.count == 2, segments[0] == "apis" { return try Discovery.group(segments[1], registry: registry) }
+        if segments.count == 3, segments[0] == "apis" {
+            return try Discovery.resourceList(group: segments[1], version: segments[2], resources: registry.resources)
+        }
 
         guard let target = APIRequestInfo(path: trimmed),
-              let info = Resources.lookup(group: target.group, version: target.version, resource: target.resource),
-              let storage = storage(for: info)
+              let storage = registry.storage(group: target.group, version: target.version, resource: target.resource)
         else { throw APIError.notFoundPath() }
+        let info = storage.info
         if !info.namespaced, target.namespace != nil { throw APIError.notFoundPath() }
-        if info.qualifiedResource == "pods", let namespace = target.namespace, let name = target.name, let sub = target.subresource,
+        if info == Resources.pods, let namespace = target.namespace, let name = target.name, let sub = target.subresource,
            let response = try await podNodeSubresource(sub, namespace: namespace, name: name, request: request) {
             return response
         }
@@ -135,7 +139,7 @@ extension APIServer {
         case (.GET, let name?, nil), (.GET, let name?, "status"):
             return try get(storage, namespace: namespace, name: name, request: request)
         case (.GET, let name?, "scale"):
-            return .json(try getScale(storage, namespace: namespace, name: name))
+            return try getScale(storage, namespace: namespace, name: name, request: request)
         case (.POST, nil, nil):
             if info.namespaced, namespace == nil { throw APIError.notFoundPath() }
             return try create(storage, namespace: namespace, request: request)
@@ -145,7 +149,7 @@ extension APIServer {
             return try update(storage, namespace: namespace, name: name, subresource: sub, request: request)
         case (.PUT, let name?, "scale"):
             return try updateScale(storage, namespace: namespace, name: name, request: request, patchType: nil)
-        case (.PUT, let name?, "finalize") where info.resource == "namespaces":
+        case (.PUT, let name?, "finalize"):  // only namespaces have it
             return try update(storage, namespace: nil, name: name, subresource: nil, request: request)
         case (.PATCH, let name?, let sub) where sub == nil || sub == "status":
             return try patch(storage, namespace: namespace, name: name, subresource: sub, request: request)

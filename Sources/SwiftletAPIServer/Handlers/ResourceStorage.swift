@@ -7,7 +7,8 @@ import SwiftletStorage
 /// timestamps set by the server, optimistic concurrency on resourceVersion, generation bumps
 /// on spec changes, status kept apart from spec, and finalizer-aware deletion.
 final class ResourceStorage: Sendable {
-    let info: ResourceInfo
+    let type: ResourceType
+    var info: ResourceInfo { type.info }
     let store: any Store
     let cache: ResourceCache
     let strategy: any ResourceStrategy
@@ -20,16 +21,11 @@ final class ResourceStorage: Sendable {
 
     enum NamespaceState { case active, terminating, missing }
 
-    /// Resources whose `metadata.generation` counts spec changes.
-    static let generationResources: Set<String> = [
-        "pods", "deployments", "replicasets", "daemonsets", "statefulsets", "replicationcontrollers", "jobs", "cronjobs",
-    ]
-
-    init(info: ResourceInfo, store: any Store, cache: ResourceCache, strategy: any ResourceStrategy,
+    init(type: ResourceType, store: any Store, cache: ResourceCache, strategy: any ResourceStrategy,
          context: StrategyContext, clock: @escaping @Sendable () -> Date, nameSuffix: @escaping @Sendable () -> String,
          namespaceCheck: (@Sendable (String) -> NamespaceState)?) {
         self.nameSuffix = nameSuffix
-        self.info = info
+        self.type = type
         self.store = store
         self.cache = cache
         self.strategy = strategy
@@ -39,7 +35,6 @@ final class ResourceStorage: Sendable {
     }
 
     var hasStatus: Bool { info.subresource("status") != nil }
-    var usesGeneration: Bool { Self.generationResources.contains(info.resource) }
 
     // MARK: Read
 
@@ -74,14 +69,14 @@ final class ResourceStorage: Sendable {
         metadata["deletionGracePeriodSeconds"] = nil
         metadata["selfLink"] = nil
         metadata["managedFields"] = nil
-        if usesGeneration { metadata["generation"] = 1 } else { metadata["generation"] = nil }
+        if type.tracksGeneration { metadata["generation"] = 1 } else { metadata["generation"] = nil }
         object["metadata"] = metadata
-        if hasStatus, info.resource != "namespaces", info.resource != "nodes" { object["status"] = nil }
+        if hasStatus, !type.keepsStatusOnCreate { object["status"] = nil }
 
-        Defaulter.apply(group: info.group, kind: info.kind, to: &object)
+        type.defaults(&object)
         strategy.admit(&object)
         let name = object[path: "metadata", "name"]?.stringValue ?? ""
-        let errors = Validator.validate(group: info.group, kind: info.kind, object: object, old: nil)
+        let errors = type.validate(object, nil)
         if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
 
         if info.namespaced, let ns = metadata["namespace"]?.stringValue, let namespaceCheck {
@@ -259,17 +254,17 @@ final class ResourceStorage: Sendable {
             }
             object[path: "metadata", "managedFields"] = nil
             object[path: "metadata", "selfLink"] = nil
-            Defaulter.apply(group: info.group, kind: info.kind, to: &object)
+            type.defaults(&object)
             if subresource == nil {
                 strategy.admit(&object)
                 strategy.normalizeUpdate(&object, old: old)
             }
-            let errors = Validator.validate(group: info.group, kind: info.kind, object: object, old: old)
+            let errors = type.validate(object, old)
             if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
             var ctx = context
             ctx.dryRun = dryRun
             try strategy.prepareForUpdate(&object, old: old, context: ctx)
-            if usesGeneration, Self.specChanged(object, old) {
+            if type.tracksGeneration, Self.specChanged(object, old) {
                 let generation = old[path: "metadata", "generation"]?.intValue ?? 0
                 object[path: "metadata", "generation"] = .int(generation + 1)
             }

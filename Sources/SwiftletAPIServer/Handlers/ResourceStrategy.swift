@@ -23,6 +23,8 @@ protocol ResourceStrategy: Sendable {
     func holdsDeletion(_ object: JSONValue) -> Bool
     /// Changes an object when its deletion begins (a namespace becomes Terminating).
     func prepareForDeletion(_ object: inout JSONValue)
+    /// Refuses a delete before anything else is looked at (the system namespaces).
+    func checkDelete(name: String) throws(APIError)
 }
 
 extension ResourceStrategy {
@@ -34,6 +36,7 @@ extension ResourceStrategy {
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? { nil }
     func holdsDeletion(_ object: JSONValue) -> Bool { false }
     func prepareForDeletion(_ object: inout JSONValue) {}
+    func checkDelete(name: String) throws(APIError) {}
 }
 
 /// What strategies may need while preparing an object.

@@ -96,7 +96,7 @@ struct ServiceStrategy: ResourceStrategy {
             ip = requested
             undo.append { context.allocators.clusterIPs.release(ip) }
         }
-        Defaulter.assignClusterIP(ip, to: &object)
+        ServiceDefaults.assignClusterIP(ip, to: &object)
     }
 
     private func allocateNodePorts(_ object: inout JSONValue, old: JSONValue?, name: String, context: StrategyContext, undo: inout [() -> Void]) throws(APIError) {

@@ -6,15 +6,16 @@ import SwiftletMachinery
 extension APIServer {
     /// The autoscaling/v1 Scale view of a workload: its desired and current replicas, and
     /// its selector as text (what `kubectl scale` and autoscalers read).
-    func scale(of object: JSONValue, info: ResourceInfo) -> JSONValue {
+    func scale(of object: JSONValue, type: ResourceType) -> JSONValue {
         let metadata = object["metadata"] ?? .object(JSONObject())
         var scaleMetadata = JSONValue.object(JSONObject())
         for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] { scaleMetadata[field] = metadata[field] }
         let selector: String
-        if info.resource == "replicationcontrollers" {
+        switch type.scaleSelector {
+        case .labelMap:
             let pairs = (object[path: "spec", "selector"]?.objectValue ?? JSONObject()).sortedByKey
             selector = pairs.compactMap { p in p.value.stringValue.map { "\(p.key)=\($0)" } }.joined(separator: ",")
-        } else {
+        case .labelSelector:
             selector = (try? LabelSelector.fromJSON(object[path: "spec", "selector"] ?? .null).description) ?? ""
         }
         return [
@@ -24,9 +25,18 @@ extension APIServer {
         ]
     }
 
-    func getScale(_ storage: ResourceStorage, namespace: String?, name: String) throws(APIError) -> JSONValue {
-        scale(of: try storage.get(namespace: namespace, name: name).object(), info: storage.info)
+    func getScale(_ storage: ResourceStorage, namespace: String?, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let cached = try storage.get(namespace: namespace, name: name)
+        let scale = scale(of: cached.object(), type: storage.type)
+        if wantsTable(request) {
+            try checkIncludeObject(request)
+            return .json(table(TableConverter.scale, [scale], revision: cached.revision, continueToken: nil, request: request))
+        }
+        return .json(scale)
     }
+
+    /// What strategic merge patches of a Scale follow.
+    static let scaleSchema = KubernetesSchema.schema(group: "autoscaling", version: "v1", kind: "Scale")
 
     /// PUT or PATCH of `/scale`: the patch or replacement applies to the Scale object, and
     /// only its `spec.replicas` reaches the workload.
@@ -39,10 +49,10 @@ extension APIServer {
         }
         let patch = try patchType.map { t throws(APIError) in try PatchType(contentType: t) }
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: nil, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
-            let currentScale = scale(of: current, info: info)
+            let currentScale = scale(of: current, type: storage.type)
             let desired: JSONValue
             if let patch {
-                desired = try patch.apply(body.value, to: currentScale, info: Resources.lookup(group: "", version: "v1", resource: "pods")!)
+                desired = try patch.apply(body.value, to: currentScale, schema: Self.scaleSchema)
             } else {
                 desired = body.value
                 if let rv = desired[path: "metadata", "resourceVersion"]?.stringValue, !rv.isEmpty,
@@ -63,7 +73,7 @@ extension APIServer {
             object[path: "spec", "replicas"] = .int(replicas)
             return object
         }
-        return .json(scale(of: updated, info: info))
+        return .json(scale(of: updated, type: storage.type))
     }
 
     /// POST pods/{name}/binding: assigns a pending pod to a node, once.

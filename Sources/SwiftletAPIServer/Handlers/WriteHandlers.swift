@@ -14,7 +14,8 @@ extension APIServer {
     }
 
     /// Decodes a JSON request body, applying the request's field validation to it.
-    func decodeBody(_ request: HTTPRequest, info: ResourceInfo) throws(APIError) -> (JSONValue, [String]) {
+    func decodeBody(_ request: HTTPRequest, type: ResourceType) throws(APIError) -> (JSONValue, [String]) {
+        let info = type.info
         let contentType = request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         if contentType == KubernetesProtobuf.mediaType {
             // Typed Go clients (kubectl create namespace/configmap/deployment…) send protobuf.
@@ -31,7 +32,7 @@ extension APIServer {
             throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
         }
         var object = parsed.value
-        let warnings = try checkFields(&object, duplicates: parsed.duplicateKeys, info: info, request: request)
+        let warnings = try checkFields(&object, duplicates: parsed.duplicateKeys, type: type, request: request)
         return (object, warnings)
     }
 
@@ -47,7 +48,8 @@ extension APIServer {
 
     /// Checks a create or update body against the Kubernetes schema. Wrong types are always
     /// refused, as decoding into Kubernetes' typed structs refuses them.
-    func checkFields(_ object: inout JSONValue, duplicates: [String], info: ResourceInfo, request: HTTPRequest) throws(APIError) -> [String] {
+    func checkFields(_ object: inout JSONValue, duplicates: [String], type: ResourceType, request: HTTPRequest) throws(APIError) -> [String] {
+        let info = type.info
         guard object.objectValue != nil else {
             throw APIError.badRequest("Object 'Kind' is missing in '\(JSONWriter.string(object).prefix(200))'")
         }
@@ -57,7 +59,7 @@ extension APIServer {
             }
         }
         let directive = try fieldValidation(request)
-        guard let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind) else { return [] }
+        guard let schema = type.schema else { return [] }
         let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema)
         if result.isClean { return [] }
         if let error = result.decodeFailure(kind: info.kind, version: info.version, directive: directive) { throw error }
@@ -67,8 +69,8 @@ extension APIServer {
 
     /// Checks the object a patch produced, worded as upstream words patch failures (422).
     func checkPatchedFields(_ object: inout JSONValue, patch: JSONValue, patchType: PatchType, duplicates: [String],
-                            info: ResourceInfo, directive: FieldValidation.Directive) throws(APIError) -> [String] {
-        guard let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind) else { return [] }
+                            schema: SchemaNode?, directive: FieldValidation.Directive) throws(APIError) -> [String] {
+        guard let schema else { return [] }
         let mode: FieldValidation.Mode = patchType == .strategic ? .strategicMergePatch : .mergePatch
         let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema, mode: mode)
         if result.isClean { return [] }
@@ -88,14 +90,14 @@ extension APIServer {
 
     func create(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
-        let (object, warnings) = try decodeBody(request, info: storage.info)
+        let (object, warnings) = try decodeBody(request, type: storage.type)
         let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun)
         return .json(created, status: .created, headers: warningHeaders(warnings))
     }
 
     func update(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
-        let (object, warnings) = try decodeBody(request, info: storage.info)
+        let (object, warnings) = try decodeBody(request, type: storage.type)
         let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun)
         return .json(updated, headers: warningHeaders(warnings))
     }
@@ -111,9 +113,9 @@ extension APIServer {
         let directive = try fieldValidation(request)
         var warnings: [String] = []
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
-            var patched = try patchType.apply(parsed.value, to: current, info: info)
+            var patched = try patchType.apply(parsed.value, to: current, schema: storage.type.schema)
             warnings = try checkPatchedFields(&patched, patch: parsed.value, patchType: patchType, duplicates: parsed.duplicateKeys,
-                                              info: info, directive: directive)
+                                              schema: storage.type.schema, directive: directive)
             return patched
         }
         return .json(updated, headers: warningHeaders(warnings))
@@ -148,12 +150,10 @@ extension APIServer {
 
     func delete(_ storage: ResourceStorage, namespace: String?, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let info = storage.info
-        if info.resource == "namespaces", NamespaceStrategy.undeletable.contains(name) {
-            throw APIError.forbidden(group: "", resource: "namespaces", name: name, detail: "this namespace may not be deleted")
-        }
+        try storage.strategy.checkDelete(name: name)
         let options = try deleteOptions(request)
         let (object, gone) = try storage.delete(namespace: namespace, name: name, options: options)
-        if gone, info.resource != "pods", info.resource != "services" {
+        if gone, !storage.type.returnsDeletedObject {
             // Upstream answers most finished deletes with a Status naming what went.
             return .json([
                 "kind": "Status", "apiVersion": "v1", "metadata": .object(JSONObject()), "status": "Success",
@@ -168,7 +168,7 @@ extension APIServer {
 
     func deleteCollection(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let info = storage.info
-        let filter = try self.filter(for: request, info: info, namespace: namespace)
+        let filter = try self.filter(for: request, type: storage.type, namespace: namespace)
         let options = try deleteOptions(request)
         let page = storage.cache.list(prefix: info.storagePrefix(namespace: namespace), filter: filter)
         var deleted: [JSONValue] = []
@@ -202,7 +202,7 @@ enum PatchType {
         }
     }
 
-    func apply(_ patch: JSONValue, to current: JSONValue, info: ResourceInfo) throws(APIError) -> JSONValue {
+    func apply(_ patch: JSONValue, to current: JSONValue, schema: SchemaNode?) throws(APIError) -> JSONValue {
         do {
             switch self {
             case .json: return try JSONPatch.apply(patch, to: current, limits: .apiServer)
@@ -213,7 +213,6 @@ enum PatchType {
                 if patch.objectValue == nil, !patch.isNull {
                     throw APIError.badRequest("json: cannot unmarshal \(patch.goJSONTypeName) into Go value of type map[string]interface {}")
                 }
-                let schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind)
                 return try StrategicMergePatch.apply(patch, to: current, schema: schema)
             }
         } catch let error as APIError {

@@ -13,7 +13,7 @@ public struct CachedObject: Sendable {
     /// Values of the fields that field selectors may name for this resource.
     public let fields: [String: String]
 
-    init(key: String, bytes: [UInt8], revision: Int64, object: JSONValue, resource: ResourceInfo) {
+    init(key: String, bytes: [UInt8], revision: Int64, object: JSONValue, type: ResourceType) {
         self.key = key
         self.bytes = bytes
         self.revision = revision
@@ -25,59 +25,11 @@ public struct CachedObject: Sendable {
             for (k, v) in l { if let s = v.stringValue { labels[k] = s } }
         }
         self.labels = labels
-        self.fields = FieldSelectorSupport.values(of: object, resource: resource)
+        self.fields = type.fieldValues(of: object)
     }
 
     /// Parses the stored bytes (they were valid JSON when written).
     public func object() -> JSONValue {
         (try? JSONParser.parse(bytes).value) ?? .null
-    }
-}
-
-/// Which fields each resource lets field selectors use, as kube-apiserver allows them
-/// (`metadata.name` and `metadata.namespace` everywhere, plus the per-kind ones).
-public enum FieldSelectorSupport {
-    static let perResource: [String: [(String, [String])]] = [
-        "pods": [
-            ("spec.nodeName", ["spec", "nodeName"]), ("spec.restartPolicy", ["spec", "restartPolicy"]),
-            ("spec.schedulerName", ["spec", "schedulerName"]), ("spec.serviceAccountName", ["spec", "serviceAccountName"]),
-            ("spec.hostNetwork", ["spec", "hostNetwork"]), ("status.phase", ["status", "phase"]),
-            ("status.podIP", ["status", "podIP"]), ("status.nominatedNodeName", ["status", "nominatedNodeName"]),
-        ],
-        "events": [
-            ("involvedObject.kind", ["involvedObject", "kind"]), ("involvedObject.namespace", ["involvedObject", "namespace"]),
-            ("involvedObject.name", ["involvedObject", "name"]), ("involvedObject.uid", ["involvedObject", "uid"]),
-            ("involvedObject.apiVersion", ["involvedObject", "apiVersion"]),
-            ("involvedObject.resourceVersion", ["involvedObject", "resourceVersion"]),
-            ("involvedObject.fieldPath", ["involvedObject", "fieldPath"]), ("reason", ["reason"]),
-            ("reportingComponent", ["reportingComponent"]), ("source", ["source", "component"]), ("type", ["type"]),
-        ],
-        "nodes": [("spec.unschedulable", ["spec", "unschedulable"])],
-        "secrets": [("type", ["type"])],
-        "namespaces": [("status.phase", ["status", "phase"])],
-        "replicasets": [("status.replicas", ["status", "replicas"])],
-        "replicationcontrollers": [("status.replicas", ["status", "replicas"])],
-    ]
-
-    public static func supported(_ field: String, resource: ResourceInfo) -> Bool {
-        if field == "metadata.name" || (resource.namespaced && field == "metadata.namespace") { return true }
-        return perResource[resource.resource]?.contains { $0.0 == field } ?? false
-    }
-
-    static func values(of object: JSONValue, resource: ResourceInfo) -> [String: String] {
-        var values: [String: String] = [:]
-        values["metadata.name"] = object[path: "metadata", "name"]?.stringValue ?? ""
-        if resource.namespaced { values["metadata.namespace"] = object[path: "metadata", "namespace"]?.stringValue ?? "" }
-        for (field, path) in perResource[resource.resource] ?? [] {
-            switch object[keyPath: path] {
-            case .string(let s): values[field] = s
-            case .bool(let b): values[field] = String(b)
-            case .int(let i): values[field] = String(i)
-            default:
-                // Unset booleans read as "false", as upstream's field set converts them.
-                values[field] = (field == "spec.unschedulable" || field == "spec.hostNetwork") ? "false" : ""
-            }
-        }
-        return values
     }
 }

@@ -9,7 +9,7 @@ import SwiftletStorage
 /// The cache is fed by a datastore watch whose handler runs synchronously inside each write,
 /// so a write that has returned is already visible here: a client reads its own writes.
 public final class ResourceCache: Sendable {
-    public let resource: ResourceInfo
+    public let type: ResourceType
     private let state: Mutex<State>
     private let historyLimit: Int
     /// Live events a watcher may have waiting before it is closed as too slow, as upstream's
@@ -37,15 +37,15 @@ public final class ResourceCache: Sendable {
         var nextWatcherID = 0
     }
 
-    init(resource: ResourceInfo, store: any Store, historyLimit: Int = 10_000, watcherBuffer: Int = 10_000) throws(StoreError) {
-        self.resource = resource
+    init(type: ResourceType, store: any Store, historyLimit: Int = 10_000, watcherBuffer: Int = 10_000) throws(StoreError) {
+        self.type = type
         self.historyLimit = historyLimit
         self.watcherBuffer = watcherBuffer
-        let loaded = try store.list(prefix: resource.storagePrefix, revision: 0, startAfter: nil, limit: 0)
+        let loaded = try store.list(prefix: type.info.storagePrefix, revision: 0, startAfter: nil, limit: 0)
         var initial = State(completeAfter: loaded.revision, revision: loaded.revision)
         for kv in loaded.items {
             if let object = try? JSONParser.parse(kv.value).value {
-                initial.objects[kv.key] = CachedObject(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, resource: resource)
+                initial.objects[kv.key] = CachedObject(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, type: type)
             }
         }
         initial.sortedKeys = nil
@@ -59,12 +59,12 @@ public final class ResourceCache: Sendable {
         switch event.kind {
         case .created, .updated:
             guard let object = try? JSONParser.parse(event.kv.value).value else { return }
-            current = CachedObject(key: event.kv.key, bytes: event.kv.value, revision: event.revision, object: object, resource: resource)
+            current = CachedObject(key: event.kv.key, bytes: event.kv.value, revision: event.revision, object: object, type: type)
         case .deleted:
             // The DELETED object carries the revision of the delete, as upstream's does.
             guard var object = try? JSONParser.parse(event.kv.value).value else { return }
             object[path: "metadata", "resourceVersion"] = .string(String(event.revision))
-            current = CachedObject(key: event.kv.key, bytes: JSONWriter.write(object), revision: event.revision, object: object, resource: resource)
+            current = CachedObject(key: event.kv.key, bytes: JSONWriter.write(object), revision: event.revision, object: object, type: type)
         }
         let tooSlow = state.withLock { s -> [AsyncStream<WatchEvent>.Continuation] in
             previous = s.objects[event.kv.key]
@@ -215,9 +215,9 @@ public final class ResourceCache: Sendable {
                     var o = object
                     if event.kind == .deleted { o[path: "metadata", "resourceVersion"] = .string(String(event.revision)) }
                     let current = CachedObject(key: event.kv.key, bytes: event.kind == .deleted ? JSONWriter.write(o) : event.kv.value,
-                                               revision: event.revision, object: o, resource: resource)
+                                               revision: event.revision, object: o, type: type)
                     let previous = replayed[event.kv.key] ?? event.previous.flatMap { p in
-                        (try? JSONParser.parse(p.value).value).map { CachedObject(key: p.key, bytes: p.value, revision: p.modRevision, object: $0, resource: resource) }
+                        (try? JSONParser.parse(p.value).value).map { CachedObject(key: p.key, bytes: p.value, revision: p.modRevision, object: $0, type: type) }
                     }
                     if let e = Self.transition(event.kind, current: current, previous: previous, filter: filter) { initial.append(e) }
                     replayed[event.kv.key] = current

@@ -1,0 +1,107 @@
+import Foundation
+import SwiftletMachinery
+
+/// One resource as the API server serves it, described once: its names and scope
+/// (`ResourceInfo`), how its objects are defaulted, validated and printed, which fields
+/// selectors may name, and the storage rules that differ between resources. Upstream spreads
+/// the same facts over a resource's `pkg/registry/<group>/<resource>/strategy.go`, its
+/// `SetDefaults_*`, its `validation.go` and its printer; here they sit in one value, so that a
+/// resource is added by writing one entry (see docs/adding-a-resource.md), and so that entries
+/// can be made at run time, as CustomResourceDefinitions need.
+///
+/// What needs the server itself (allocators, caches of other resources) is the server's
+/// `ResourceStrategy`, attached where the server registers the entry.
+public struct ResourceType: Sendable {
+    public var info: ResourceInfo
+    /// Fills what a client left out, as upstream's defaulting functions do.
+    public var defaults: @Sendable (inout JSONValue) -> Void
+    /// Upstream's `ValidateX` on create (`old` nil) and `ValidateXUpdate` on update.
+    public var validate: @Sendable (_ object: JSONValue, _ old: JSONValue?) -> [FieldError]
+    /// The schema that decoding, field validation and strategic merge patches follow; nil
+    /// when the resource has none and takes any fields.
+    public var schema: SchemaNode?
+    /// Server-side printing (`kubectl get`); nil prints Name and Created At, as upstream's
+    /// default table convertor.
+    public var table: TablePrinter?
+    /// The fields, beyond `metadata.name` and `metadata.namespace`, that field selectors may use.
+    public var selectableFields: [SelectableField]
+    /// Whether `metadata.generation` counts changes to the object outside metadata and status.
+    public var tracksGeneration: Bool
+    /// Whether a create keeps the status the client sent. Upstream's strategies reset it for
+    /// most resources with a status subresource; nodes report theirs when they register.
+    public var keepsStatusOnCreate: Bool
+    /// Whether a finished delete answers with the deleted object rather than a Status, as
+    /// upstream's stores with `ReturnDeletedObject` do (pods, services).
+    public var returnsDeletedObject: Bool
+    /// How the scale subresource writes the selector: as a label selector's text, or from a
+    /// plain label map (ReplicationControllers).
+    public var scaleSelector: ScaleSelector
+
+    public enum ScaleSelector: Sendable { case labelSelector, labelMap }
+
+    public init(
+        _ info: ResourceInfo,
+        defaults: @escaping @Sendable (inout JSONValue) -> Void = { _ in },
+        validate: (@Sendable (_ object: JSONValue, _ old: JSONValue?) -> [FieldError])? = nil,
+        table: TablePrinter? = nil,
+        selectableFields: [SelectableField] = [],
+        tracksGeneration: Bool = false,
+        keepsStatusOnCreate: Bool = false,
+        returnsDeletedObject: Bool = false,
+        scaleSelector: ScaleSelector = .labelSelector
+    ) {
+        self.info = info
+        self.defaults = defaults
+        self.validate = validate ?? { object, _ in ObjectMetaValidation.validate(object, rule: .subdomain) }
+        self.schema = KubernetesSchema.schema(group: info.group, version: info.version, kind: info.kind)
+        self.table = table
+        self.selectableFields = selectableFields
+        self.tracksGeneration = tracksGeneration
+        self.keepsStatusOnCreate = keepsStatusOnCreate
+        self.returnsDeletedObject = returnsDeletedObject
+        self.scaleSelector = scaleSelector
+    }
+
+    /// Whether a field selector may name `field`.
+    public func selects(_ field: String) -> Bool {
+        field == "metadata.name" || (info.namespaced && field == "metadata.namespace")
+            || selectableFields.contains { $0.name == field }
+    }
+
+    /// The values field selectors compare, as upstream's `GetAttrs` gives them.
+    public func fieldValues(of object: JSONValue) -> [String: String] {
+        var values: [String: String] = [:]
+        values["metadata.name"] = object[path: "metadata", "name"]?.stringValue ?? ""
+        if info.namespaced { values["metadata.namespace"] = object[path: "metadata", "namespace"]?.stringValue ?? "" }
+        for field in selectableFields {
+            switch object[keyPath: field.path] {
+            case .string(let s): values[field.name] = s
+            case .bool(let b): values[field.name] = String(b)
+            case .int(let i): values[field.name] = String(i)
+            default: values[field.name] = field.unsetValue
+            }
+        }
+        return values
+    }
+}
+
+/// A field a field selector may name, and where it is in the object.
+public struct SelectableField: Sendable {
+    public var name: String
+    public var path: [String]
+    /// What an unset field compares as: "false" for booleans, as upstream's field sets
+    /// convert them, and "" otherwise.
+    public var unsetValue: String
+
+    public init(_ name: String, unset: String = "") {
+        self.name = name
+        self.path = name.split(separator: ".").map(String.init)
+        self.unsetValue = unset
+    }
+
+    public init(_ name: String, path: [String]) {
+        self.name = name
+        self.path = path
+        self.unsetValue = ""
+    }
+}
