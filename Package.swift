@@ -146,7 +146,7 @@ let package = Package(
         .target(name: "SwiftletTestSupport", dependencies: ["SwiftletAPIServer", "SwiftletClient", "SwiftletStorage"]),
 
         .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
-        .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery"]),
+        .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
         .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletTestSupport", "SwiftletPKI"]),
         .testTarget(name: "SwiftletClientTests", dependencies: [

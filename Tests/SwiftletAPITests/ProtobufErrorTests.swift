@@ -1,5 +1,6 @@
 @testable import SwiftletAPI
 import SwiftletMachinery
+import SwiftletTestSupport
 import Testing
 
 /// Malformed and hostile bodies: each is a 400 worded as kube-apiserver words it, and none may

@@ -1,5 +1,6 @@
 @testable import SwiftletAPI
 import SwiftletMachinery
+import SwiftletTestSupport
 import Testing
 
 /// Bodies as kubectl's typed commands send them. The hex vectors were made with `protoc --encode`

@@ -1,5 +1,6 @@
 @testable import SwiftletAPI
 import SwiftletMachinery
+import SwiftletTestSupport
 import Testing
 
 /// Wire-format rules the decoder must follow whoever wrote the body: merging, unknown fields,

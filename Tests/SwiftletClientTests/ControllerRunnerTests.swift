@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SwiftletClient
+import SwiftletMachinery
 import SwiftletTestSupport
 
 @Suite struct ControllerRunnerTests {
@@ -34,6 +35,30 @@ import SwiftletTestSupport
         running.cancel()
         await running.value
         #expect(queue.isShuttingDown)
+    }
+
+    @Test func aSyncTheAPIRefusesIsNotRunAgainByEvents() async {
+        let clock = ManualClock()
+        let queue = WorkQueue<String>(clock: clock)
+        let attempts = Locked(0)
+        let runner = ControllerRunner(name: "test", queue: queue, workers: 2, log: ClientLog.discard) { _ in
+            attempts.withLock { $0 += 1 }
+            // What a sync that writes its status and then is refused looks like: the write's
+            // event adds the key again at once.
+            queue.add("k")
+            throw APIError.invalid(group: "apps", kind: "ReplicaSet", name: "x", errors: [.required("spec.selector")])
+        }
+        let running = Task { await runner.run() }
+        queue.add("k")
+        #expect(await eventually { attempts.withLock { $0 } == 1 && clock.sleeperCount == 1 })
+        for _ in 0..<100 { queue.add("k") }
+        #expect(queue.count == 0)
+        #expect(attempts.withLock { $0 } == 1)
+        clock.advance(by: .milliseconds(5))
+        #expect(await eventually { attempts.withLock { $0 } == 2 && clock.sleeperCount == 1 })
+        #expect(queue.retries("k") == 2)
+        running.cancel()
+        await running.value
     }
 
     @Test func workersSyncDifferentKeysConcurrently() async {

@@ -76,6 +76,48 @@ import SwiftletTestSupport
         #expect(queue.count == 0)
     }
 
+    @Test func aBackedOffKeyWaitsOutItsBackoffWhateverEventsArrive() async {
+        let clock = ManualClock()
+        let queue = WorkQueue<String>(clock: clock, backoff: ItemBackoff(base: .seconds(1), max: .seconds(100)))
+        queue.add("d")
+        #expect(await queue.get() == "d")
+        queue.addBackedOff("d")  // the sync failed in a way a retry cannot fix: 1 s
+        queue.done("d")
+        for _ in 0..<5 { queue.add("d") }  // events for it, e.g. its own status writes
+        queue.add("other")
+        #expect(queue.count == 1)
+        #expect(await queue.get() == "other")
+        queue.done("other")
+        clock.advance(by: .seconds(1))
+        #expect(await queue.get() == "d")
+        queue.addBackedOff("d")  // again: 2 s
+        queue.done("d")
+        queue.add("d")
+        clock.advance(by: .seconds(1))
+        #expect(queue.count == 0)
+        clock.advance(by: .seconds(1))
+        #expect(await queue.get() == "d")
+        // A success ends the back-off: events run it at once again.
+        queue.forget("d")
+        queue.done("d")
+        queue.add("d")
+        #expect(queue.count == 1)
+    }
+
+    @Test func theWaitIsCappedSoFixesArePickedUp() async {
+        let clock = ManualClock()
+        let queue = WorkQueue<String>(clock: clock, backoff: ItemBackoff(base: .seconds(100), max: .seconds(1000)))
+        queue.add("d")
+        #expect(await queue.get() == "d")
+        queue.addBackedOff("d", maxWait: .seconds(30))
+        queue.done("d")
+        queue.add("d")  // the user fixed the object
+        clock.advance(by: .seconds(29))
+        #expect(queue.count == 0)
+        clock.advance(by: .seconds(1))
+        #expect(await queue.get() == "d")
+    }
+
     @Test func aWaitingWorkerIsWokenByADelayedKey() async {
         let clock = ManualClock()
         let queue = WorkQueue<String>(clock: clock)

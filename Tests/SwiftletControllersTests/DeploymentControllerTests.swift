@@ -37,6 +37,32 @@ import SwiftletStorage
         #expect(DeploymentUtil.maxSurge(d) == 0 && DeploymentUtil.maxUnavailable(d) == 0)
     }
 
+    @Test func aReplicaSetTheAPIRefusesIsReportedOnTheDeployment() async throws {
+        let h = try H()
+        #expect(await h.start())
+        defer { h.stop() }
+        // Valid as a Deployment; its ReplicaSet's name (name-hash) is over 253 characters.
+        let name = String(repeating: "a", count: 250)
+        var d = H.deployment("x", replicas: 1)
+        d[path: "metadata", "name"] = .string(name)
+        try await h.create(d)
+        try await h.caughtUp()
+        await #expect(throws: APIError.self) { try await h.controller.sync(h.key(name)) }
+        let events = try await h.events(reason: "ReplicaSetCreateError")
+        #expect(events.count == 1)
+        #expect(events.first?.hasPrefix("Failed to create new replica set \"\(name)-") == true)
+        #expect(events.first?.contains("must be no more than 253 characters") == true)
+        let progressing = DeploymentUtil.condition(try await h.get(name)["status"], "Progressing")
+        #expect(progressing?["status"] == "False")
+        #expect(progressing?["reason"] == "ReplicaSetCreateError")
+        #expect(try await h.replicaSetList().isEmpty)
+        // A second failure changes nothing on the Deployment, so its status write raises no event.
+        let before = try await h.get(name)[path: "metadata", "resourceVersion"]
+        try await h.caughtUp()
+        await #expect(throws: APIError.self) { try await h.controller.sync(h.key(name)) }
+        #expect(try await h.get(name)[path: "metadata", "resourceVersion"] == before)
+    }
+
     @Test func newDeploymentGetsOneReplicaSetWithHashRevisionAndOwner() async throws {
         let h = try H()
         #expect(await h.start())

@@ -33,6 +33,9 @@ public struct ResourceType: Sendable {
     /// Whether a finished delete answers with the deleted object rather than a Status, as
     /// upstream's stores with `ReturnDeletedObject` do (pods, services).
     public var returnsDeletedObject: Bool
+    /// Whether a PUT without `metadata.resourceVersion` replaces whatever is stored, as
+    /// upstream's `AllowUnconditionalUpdate` lets built-in resources (custom resources refuse).
+    public var allowsUnconditionalUpdate: Bool
     /// How the scale subresource writes the selector: as a label selector's text, or from a
     /// plain label map (ReplicationControllers).
     public var scaleSelector: ScaleSelector
@@ -48,6 +51,7 @@ public struct ResourceType: Sendable {
         tracksGeneration: Bool = false,
         keepsStatusOnCreate: Bool = false,
         returnsDeletedObject: Bool = false,
+        allowsUnconditionalUpdate: Bool = true,
         scaleSelector: ScaleSelector = .labelSelector
     ) {
         self.info = info
@@ -59,6 +63,7 @@ public struct ResourceType: Sendable {
         self.tracksGeneration = tracksGeneration
         self.keepsStatusOnCreate = keepsStatusOnCreate
         self.returnsDeletedObject = returnsDeletedObject
+        self.allowsUnconditionalUpdate = allowsUnconditionalUpdate
         self.scaleSelector = scaleSelector
     }
 

@@ -177,7 +177,7 @@ final class ResourceStorage: Sendable {
         let requestedRV = input[path: "metadata", "resourceVersion"]?.stringValue ?? ""
         return try guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
             let currentRV = current[path: "metadata", "resourceVersion"]?.stringValue ?? ""
-            if requestedRV.isEmpty, subresource == nil {
+            if requestedRV.isEmpty, !type.allowsUnconditionalUpdate {
                 throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: [
                     .invalid("metadata.resourceVersion", .string(""), "must be specified for an update"),
                 ])
@@ -302,6 +302,8 @@ final class ResourceStorage: Sendable {
     struct DeleteOptions: Sendable {
         var gracePeriodSeconds: Int64?
         var propagationPolicy: String?
+        /// The deprecated `orphanDependents`, as sent; only its explicit false changes the answer.
+        var orphanDependents: Bool?
         var preconditionUID: String?
         var preconditionResourceVersion: String?
         var dryRun = false

@@ -20,32 +20,66 @@ struct ServiceStrategy: ResourceStrategy {
 
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {
         let name = object[path: "metadata", "name"]?.stringValue ?? ""
-        // A client that leaves out what the server allocated keeps it (as `kubectl replace` does).
-        for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] where object[path: "spec", field] == nil {
-            object[path: "spec", field] = old[path: "spec", field]
+        let hadClusterIP = Self.needsClusterIP(old), needsClusterIP = Self.needsClusterIP(object)
+        // A client that leaves out what the server allocated keeps it (as `kubectl replace` does),
+        // as upstream's PatchAllocatedValues, while the type still has one.
+        if hadClusterIP && needsClusterIP {
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] where object[path: "spec", field] == nil {
+                object[path: "spec", field] = old[path: "spec", field]
+            }
         }
         var allocated: [() -> Void] = []
         do throws(APIError) {
+            // An ExternalName Service becoming another type gets its cluster IP now.
+            if needsClusterIP && !hadClusterIP { try allocateClusterIP(&object, name: name, context: context, undo: &allocated) }
             try allocateNodePorts(&object, old: old, name: name, context: context, undo: &allocated)
         } catch {
             allocated.forEach { $0() }
             throw error
         }
         if context.dryRun { allocated.forEach { $0() }; return }
+        // A Service becoming ExternalName gives its cluster IP back.
+        if hadClusterIP && !needsClusterIP, let ip = old[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty, ip != "None" {
+            context.allocators.clusterIPs.release(ip)
+        }
         // Ports that went away give their node ports back.
         let kept = Set(nodePorts(object))
         for port in nodePorts(old) where !kept.contains(port) { context.allocators.nodePorts.release(port) }
     }
 
+    static func serviceType(_ service: JSONValue) -> String { service[path: "spec", "type"]?.stringValue ?? "ClusterIP" }
+
+    /// Every type but ExternalName has a cluster IP (even "None" counts).
+    static func needsClusterIP(_ service: JSONValue) -> Bool { serviceType(service) != "ExternalName" }
+
+    static func needsNodePorts(_ service: JSONValue) -> Bool { ["NodePort", "LoadBalancer"].contains(serviceType(service)) }
+
     /// When the type changes, fields that only the old type allows go, unless the client set
-    /// them itself in this update (then validation tells it why they are wrong), as the
-    /// kube-apiserver does: `kubectl apply` of a ClusterIP Service over a LoadBalancer one
-    /// would otherwise be refused for fields the server itself defaulted.
+    /// them itself in this update (then validation tells it why they are wrong), as upstream's
+    /// dropTypeDependentFields: `kubectl apply` of a ClusterIP Service over a LoadBalancer one,
+    /// or of an ExternalName Service over a ClusterIP one, would otherwise be refused for fields
+    /// the server itself allocated or defaulted.
     func normalizeUpdate(_ object: inout JSONValue, old: JSONValue) {
-        let type = object[path: "spec", "type"]?.stringValue ?? "ClusterIP"
-        guard type != (old[path: "spec", "type"]?.stringValue ?? "ClusterIP") else { return }
+        let type = Self.serviceType(object)
+        guard type != Self.serviceType(old) else { return }
         let new = object
         let unchanged: (String) -> Bool = { new[path: "spec", $0] == old[path: "spec", $0] }
+        if Self.needsClusterIP(old) && !Self.needsClusterIP(object) {
+            // Released in prepareForUpdate, once the update is sure to be written.
+            if unchanged("clusterIP") && unchanged("clusterIPs") {
+                object[path: "spec", "clusterIP"] = nil
+                object[path: "spec", "clusterIPs"] = nil
+            }
+            for field in ["ipFamilies", "ipFamilyPolicy"] where unchanged(field) { object[path: "spec", field] = nil }
+        }
+        if Self.needsNodePorts(old) && !Self.needsNodePorts(object),
+           let ports = object[path: "spec", "ports"]?.arrayValue,
+           ports.map({ $0["nodePort"] }) == (old[path: "spec", "ports"]?.arrayValue ?? []).map({ $0["nodePort"] }) {
+            object[path: "spec", "ports"] = .array(ports.map { var p = $0; p["nodePort"] = nil; return p })
+        }
+        if type != "LoadBalancer" {
+            object[path: "status", "loadBalancer"] = .object(JSONObject())
+        }
         if type != "LoadBalancer" {
             for field in ["allocateLoadBalancerNodePorts", "loadBalancerClass"] where unchanged(field) {
                 object[path: "spec", field] = nil

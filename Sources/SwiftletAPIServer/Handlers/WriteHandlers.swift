@@ -13,10 +13,15 @@ extension APIServer {
         return !values.isEmpty
     }
 
+    /// The request body's media type, without parameters.
+    func mediaType(_ request: HTTPRequest) -> String {
+        request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     /// Decodes a JSON request body, applying the request's field validation to it.
     func decodeBody(_ request: HTTPRequest, type: ResourceType) throws(APIError) -> (JSONValue, [String]) {
         let info = type.info
-        let contentType = request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let contentType = mediaType(request)
         if contentType == KubernetesProtobuf.mediaType {
             // Typed Go clients (kubectl create namespace/configmap/deployment…) send protobuf.
             // It cannot carry unknown or duplicate fields, so upstream skips field validation.
@@ -114,6 +119,13 @@ extension APIServer {
         var warnings: [String] = []
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
             var patched = try patchType.apply(parsed.value, to: current, schema: storage.type.schema)
+            // A resourceVersion the patch sets is a precondition, as upstream's: the patch
+            // applies only to that version (clients use it for optimistic locking).
+            if let wanted = patched[path: "metadata", "resourceVersion"]?.stringValue, !wanted.isEmpty,
+               wanted != current[path: "metadata", "resourceVersion"]?.stringValue {
+                throw APIError.conflict(group: info.group, resource: info.resource, name: name,
+                    detail: "the object has been modified; please apply your changes to the latest version and try again")
+            }
             warnings = try checkPatchedFields(&patched, patch: parsed.value, patchType: patchType, duplicates: parsed.duplicateKeys,
                                               schema: storage.type.schema, directive: directive)
             return patched
@@ -126,12 +138,21 @@ extension APIServer {
         options.dryRun = try isDryRun(request)
         if !request.body.isEmpty {
             let body: JSONValue
-            do { body = try JSONParser.parse(request.body).value } catch {
-                throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+            if mediaType(request) == KubernetesProtobuf.mediaType {
+                // client-go's typed clients (helm uninstall, kubectl drain) send DeleteOptions as protobuf.
+                body = try KubernetesProtobuf.decode(request.body, defaultAPIVersion: "meta.k8s.io/v1", defaultKind: "DeleteOptions")
+                if let kind = body["kind"]?.stringValue, kind != "DeleteOptions" {
+                    throw APIError.badRequest("\(kind) in version \"\(body["apiVersion"]?.stringValue ?? "")\" cannot be handled as a DeleteOptions")
+                }
+            } else {
+                do { body = try JSONParser.parse(request.body).value } catch {
+                    throw APIError.badRequest("couldn't get version/kind; json parse error: \(error.message)")
+                }
             }
             options.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
             options.propagationPolicy = body["propagationPolicy"]?.stringValue
-            if options.propagationPolicy == nil, let orphan = body["orphanDependents"]?.boolValue {
+            options.orphanDependents = body["orphanDependents"]?.boolValue
+            if options.propagationPolicy == nil, let orphan = options.orphanDependents {
                 options.propagationPolicy = orphan ? "Orphan" : "Background"
             }
             options.preconditionUID = body[path: "preconditions", "uid"]?.stringValue
@@ -163,7 +184,9 @@ extension APIServer {
                 ],
             ])
         }
-        return .json(object, status: gone ? .ok : .accepted)
+        // Upstream answers 202 only for a delete still in progress that asked, with the
+        // deprecated orphanDependents=false, for its dependents to go; 200 otherwise.
+        return .json(object, status: !gone && options.orphanDependents == false ? .accepted : .ok)
     }
 
     func deleteCollection(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {

@@ -1,5 +1,9 @@
+import SwiftletMachinery
+
 /// Runs a controller's workers: each takes a key from the queue, syncs it, and releases it.
-/// A failed sync is retried with the key's backoff; a successful one resets the backoff.
+/// A failed sync is retried with the key's backoff; a successful one resets the backoff. A
+/// failure that retrying cannot fix (the API refusing what the controller writes) also keeps
+/// the key back for its backoff, so that events do not run the same failing sync in a loop.
 /// Because the queue never hands one key to two workers, `sync` may assume it is the only
 /// one working on that object.
 public struct ControllerRunner<Key: Hashable & Sendable>: Sendable {
@@ -37,6 +41,9 @@ public struct ControllerRunner<Key: Hashable & Sendable>: Sendable {
             do {
                 try await sync(key)
                 queue.forget(key)
+            } catch let error as APIError where !error.isRetryable {
+                log("\(name): sync of \(key) failed (retry \(queue.retries(key) + 1), kept back for its back-off): \(error)")
+                queue.addBackedOff(key)
             } catch {
                 log("\(name): sync of \(key) failed (retry \(queue.retries(key) + 1)): \(error)")
                 queue.addRateLimited(key)

@@ -23,6 +23,9 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         var nextGetterID = 0
         var delayed = DelayedKeys<Key>()
         var backoff: ItemBackoff<Key>
+        /// Keys whose last sync failed in a way a retry cannot fix: until the deadline, an
+        /// `add` waits for it instead of handing the key out at once.
+        var backedOff: [Key: Duration] = [:]
         var wake: (at: Duration, generation: Int)?
         var wakeGeneration = 0
         var wakeTask: Task<Void, Never>?
@@ -51,7 +54,11 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
     }
 
     public func add(_ key: Key) {
-        let handout = state.withLock { s in Self.insert(key, into: &s) }
+        let now = clock.elapsed
+        let handout = state.withLock { s -> Handout? in
+            if deferIfBackedOff(key, now: now, &s) { return nil }
+            return Self.insert(key, into: &s)
+        }
         Self.resume(handout.map { [$0] } ?? [])
     }
 
@@ -72,9 +79,41 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         addAfter(key, delay)
     }
 
+    /// Adds `key` after its backoff, like `addRateLimited`, and keeps it back until then:
+    /// adds in the meantime (events, even those its own failed sync caused) do not run it
+    /// sooner. For failures a retry cannot fix (a 422 for what the controller writes), where
+    /// each event would otherwise run the same failing sync at once. It waits at most
+    /// `maxWait`, so a fix the user makes is picked up within that time even when the
+    /// backoff has grown longer.
+    public func addBackedOff(_ key: Key, maxWait: Duration = .seconds(30)) {
+        let now = clock.elapsed
+        let delay = state.withLock { s -> Duration in
+            let delay = min(s.backoff.nextDelay(key), maxWait)
+            s.backedOff[key] = now + delay
+            return delay
+        }
+        addAfter(key, delay)
+    }
+
+    /// Moves an add of a backed-off key to the end of its backoff; false when it may go now.
+    private func deferIfBackedOff(_ key: Key, now: Duration, _ s: inout State) -> Bool {
+        guard let until = s.backedOff[key] else { return false }
+        guard until > now else {
+            s.backedOff[key] = nil
+            return false
+        }
+        guard !s.shuttingDown else { return true }
+        s.delayed.insert(key, at: until)
+        scheduleWake(&s)
+        return true
+    }
+
     /// Ends `key`'s backoff, after a successful sync. It does not remove a pending add.
     public func forget(_ key: Key) {
-        state.withLock { $0.backoff.forget(key) }
+        state.withLock { s in
+            s.backoff.forget(key)
+            s.backedOff[key] = nil
+        }
     }
 
     /// How many times `key` has been rate-limited since it was last forgotten.
@@ -132,6 +171,10 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         let handout = state.withLock { s -> Handout? in
             s.processing.remove(key)
             guard s.dirty.contains(key) else { return nil }
+            if deferIfBackedOff(key, now: clock.elapsed, &s) {
+                s.dirty.remove(key)
+                return nil
+            }
             return Self.enqueue(key, &s)
         }
         Self.resume(handout.map { [$0] } ?? [])

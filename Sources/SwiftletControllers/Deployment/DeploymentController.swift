@@ -188,17 +188,18 @@ public final class DeploymentController: Controller {
          "uid": d[path: "metadata", "uid"] ?? "", "controller": true, "blockOwnerDeletion": true]
     }
 
+    /// Adds the Deployment's controller reference to an orphan, on the version the cache
+    /// showed: a stale view is a conflict, retried once the cache has caught up.
     func adopt(_ rs: JSONValue, by d: JSONValue) async throws -> JSONValue? {
         let refs = (rs[path: "metadata", "ownerReferences"]?.arrayValue ?? []) + [Self.controllerRef(d)]
-        let patch: JSONValue = [
-            ["op": "test", "path": "/metadata/uid", "value": rs[path: "metadata", "uid"] ?? ""],
-            ["op": "add", "path": "/metadata/ownerReferences", "value": .array(refs)],
-        ]
+        let patch: JSONValue = ["metadata": [
+            "resourceVersion": rs[path: "metadata", "resourceVersion"] ?? "", "ownerReferences": .array(refs),
+        ]]
         do {
             return try await client.patch(Resources.replicasets, namespace: rs[path: "metadata", "namespace"]?.stringValue,
-                                          name: rs[path: "metadata", "name"]?.stringValue ?? "", .json(patch))
+                                          name: rs[path: "metadata", "name"]?.stringValue ?? "", .merge(patch))
         } catch {
-            if error.code == 404 { return nil }
+            if error.isNotFound { return nil }
             throw error
         }
     }
@@ -238,8 +239,9 @@ public final class DeploymentController: Controller {
         d["status"] = status
     }
 
-    /// Scales one ReplicaSet (guarded by its current size) and refreshes its replica annotations;
-    /// records ScalingReplicaSet when the size changed.
+    /// Scales one ReplicaSet and refreshes its replica annotations, on the version the cache
+    /// showed, as upstream's update with a resourceVersion: a stale view is a conflict (409),
+    /// retried once the cache has caught up. Records ScalingReplicaSet when the size changed.
     @discardableResult
     func scaleReplicaSet(_ rs: ReplicaSetView, to newScale: Int, _ d: JSONValue,
                          operation: String? = nil) async throws -> (scaled: Bool, rs: ReplicaSetView) {
@@ -250,13 +252,11 @@ public final class DeploymentController: Controller {
         guard sizeChanged || annotationsChanged else { return (false, rs) }
         let annotations = JSONValue.object(JSONObject(ann.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
         let patch: JSONValue = [
-            ["op": "test", "path": "/metadata/uid", "value": .string(rs.uid)],
-            ["op": "test", "path": "/spec/replicas", "value": .int(Int64(rs.specReplicas))],
-            ["op": "add", "path": "/spec/replicas", "value": .int(Int64(newScale))],
-            ["op": "add", "path": "/metadata/annotations", "value": annotations],
+            "metadata": ["resourceVersion": rs.object[path: "metadata", "resourceVersion"] ?? "", "annotations": annotations],
+            "spec": ["replicas": .int(Int64(newScale))],
         ]
         let updated = try await client.patch(Resources.replicasets, namespace: rs.object[path: "metadata", "namespace"]?.stringValue,
-                                             name: rs.name, .json(patch))
+                                             name: rs.name, .merge(patch))
         if sizeChanged {
             let op = operation ?? (rs.specReplicas < newScale ? "up" : "down")
             recorder.event(d, type: .normal, reason: "ScalingReplicaSet",

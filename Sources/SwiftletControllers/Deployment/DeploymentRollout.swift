@@ -81,7 +81,18 @@ extension DeploymentController {
         do {
             created = ReplicaSetView(object: try await client.create(Resources.replicasets, namespace: ns, rs))
         } catch {
-            guard error.code == 409 else { throw error }
+            guard error.isAlreadyExists else {
+                // As upstream: the Deployment says why, in an event and (with a progress
+                // deadline) its Progressing condition, and the sync fails to be retried.
+                let message = "Failed to create new replica set \"\(rsName)\": \(error.message)"
+                recorder.event(d, type: .warning, reason: DU.failedRSCreateReason, message: message)
+                if DU.hasProgressDeadline(d) {
+                    var status = d["status"] ?? [:]
+                    DU.setCondition(&status, DU.newCondition(DU.progressing, "False", DU.failedRSCreateReason, message, now: clock.now))
+                    try? await writeStatus(&d, status)
+                }
+                throw error
+            }
             // A ReplicaSet of that name exists: ours with this template is the new one; anything
             // else is a hash collision, resolved by hashing again with a higher collision count.
             let found = try? await client.get(Resources.replicasets, namespace: ns, name: rsName)

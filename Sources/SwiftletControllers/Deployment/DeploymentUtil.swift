@@ -21,6 +21,7 @@ enum DeploymentUtil {
     static let available = "Available"
     static let progressing = "Progressing"
     static let newRSReason = "NewReplicaSetCreated"
+    static let failedRSCreateReason = "ReplicaSetCreateError"
     static let foundNewRSReason = "FoundNewReplicaSet"
     static let rsUpdatedReason = "ReplicaSetUpdated"
     static let newRSAvailableReason = "NewReplicaSetAvailable"

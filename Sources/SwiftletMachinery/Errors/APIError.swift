@@ -12,6 +12,26 @@ public struct APIError: Error, Sendable, Equatable {
         self.details = details
     }
 
+    // What apimachinery's `errors.IsNotFound` and its siblings answer, by reason as upstream
+    // (a 404 for an unknown path has reason NotFound too).
+    public var isNotFound: Bool { reason == "NotFound" }
+    public var isAlreadyExists: Bool { reason == "AlreadyExists" }
+    public var isConflict: Bool { reason == "Conflict" }
+    public var isInvalid: Bool { reason == "Invalid" }
+    public var isForbidden: Bool { reason == "Forbidden" }
+    public var isTooManyRequests: Bool { reason == "TooManyRequests" || code == 429 }
+
+    /// Whether sending the same request again may succeed without anyone changing it: server
+    /// errors, conflicts, throttling and time-outs may; a 4xx that judges the request itself
+    /// (bad, forbidden, invalid, too large, unsupported) will not. A missing object is left to
+    /// the caller, which knows whether it expects it back.
+    public var isRetryable: Bool {
+        switch code {
+        case 400, 403, 405, 406, 413, 415, 422: return false
+        default: return true
+        }
+    }
+
     /// The `metav1.Status` object for this error.
     public var status: JSONValue {
         var s: JSONValue = [
