@@ -50,6 +50,7 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         // Clients of the API: in-process and HTTPS transports, typed calls, shared informers,

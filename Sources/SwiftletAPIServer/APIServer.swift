@@ -70,13 +70,16 @@ public final class APIServer: Sendable {
         }
     }
 
+    /// How the server's own writes appear in managedFields, as upstream's loopback client does.
+    static let bootstrapOwner = ResourceStorage.FieldOwnership.update(manager: "kube-apiserver")
+
     /// The objects a new cluster has: the four system namespaces, the `kubernetes` Service
     /// with its Endpoints and EndpointSlice pointing at this server, and the cluster DNS Service.
     private func bootstrap() throws {
         let namespaces = storage(for: Resources.namespaces)!
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"]
         where namespaces.cache.get(Resources.namespaces.storageKey(namespace: nil, name: name)) == nil {
-            _ = try namespaces.create(namespace: nil, object: ["metadata": ["name": .string(name)]], dryRun: false)
+            _ = try namespaces.create(namespace: nil, object: ["metadata": ["name": .string(name)]], dryRun: false, ownership: Self.bootstrapOwner)
         }
         let services = storage(for: Resources.services)!
         let kubernetesIP = allocators.clusterIPs.cidr.address(1)
@@ -87,7 +90,7 @@ public final class APIServer: Sendable {
                     "clusterIP": .string(kubernetesIP), "type": "ClusterIP", "sessionAffinity": "None",
                     "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .int(Int64(config.securePort))]],
                 ],
-            ], dryRun: false)
+            ], dryRun: false, ownership: Self.bootstrapOwner)
         }
         // Cluster DNS at the service range's tenth address, as k3s puts CoreDNS. It has no
         // selector: every node agent answers it itself (node-local, like NodeLocal DNSCache).
@@ -103,7 +106,7 @@ public final class APIServer: Sendable {
                         ["name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53],
                     ],
                 ],
-            ], dryRun: false)
+            ], dryRun: false, ownership: Self.bootstrapOwner)
         }
         try bootstrapKubernetesEndpoints()
     }
@@ -118,7 +121,7 @@ public final class APIServer: Sendable {
         ]]
         if let existing = endpoints.cache.get(Resources.endpoints.storageKey(namespace: "default", name: "kubernetes")) {
             if existing.object()["subsets"] != desiredSubsets {
-                _ = try endpoints.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false) { current in
+                _ = try endpoints.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false, ownership: Self.bootstrapOwner) { current in
                     var o = current
                     o["subsets"] = desiredSubsets
                     return o
@@ -128,7 +131,7 @@ public final class APIServer: Sendable {
             _ = try endpoints.create(namespace: "default", object: [
                 "metadata": ["name": "kubernetes", "labels": ["endpointslice.kubernetes.io/skip-mirror": "true"]],
                 "subsets": desiredSubsets,
-            ], dryRun: false)
+            ], dryRun: false, ownership: Self.bootstrapOwner)
         }
         let slices = storage(for: Resources.endpointslices)!
         let desiredSlice: JSONValue = [
@@ -139,7 +142,7 @@ public final class APIServer: Sendable {
         if let existing = slices.cache.get(Resources.endpointslices.storageKey(namespace: "default", name: "kubernetes")) {
             let current = existing.object()
             if current["endpoints"] != desiredSlice["endpoints"] || current["ports"] != desiredSlice["ports"] {
-                _ = try slices.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false) { current in
+                _ = try slices.guaranteedUpdate(namespace: "default", name: "kubernetes", subresource: nil, dryRun: false, ownership: Self.bootstrapOwner) { current in
                     var o = current
                     o["endpoints"] = desiredSlice["endpoints"]
                     o["ports"] = desiredSlice["ports"]
@@ -152,7 +155,7 @@ public final class APIServer: Sendable {
                 "kubernetes.io/service-name": "kubernetes",
                 "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
             ]]
-            _ = try slices.create(namespace: "default", object: slice, dryRun: false)
+            _ = try slices.create(namespace: "default", object: slice, dryRun: false, ownership: Self.bootstrapOwner)
         }
     }
 

@@ -43,7 +43,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let caPEM = try String(contentsOfFile: caFile, encoding: .utf8)
         let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM, token: token)
-        let client = APIClient(transport: transport)
+        let client = APIClient(transport: transport).writing(as: "kubelet")
         let name = nodeName ?? NodeAgentConfig.machineHostName()
         let directory = dataDir ?? "/var/lib/swiftlet/agent-\(name)"
         var config = NodeAgentConfig.forNode(name, dataDirectory: directory, podCIDR: podCidr, bridgeName: bridge,

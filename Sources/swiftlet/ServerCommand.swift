@@ -293,7 +293,9 @@ struct ServerCommand: AsyncParsableCommand {
     /// The controllers, the scheduler, simulated nodes and this machine's node agent, as in-process
     /// clients of the API server: they go through the same validation and admission as kubectl, without HTTP.
     static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int, agent agentConfig: NodeAgentConfig?) async {
-        let client = APIClient(transport: LocalTransport(server: server, token: token))
+        // One connection; each component writes under its upstream name, which managedFields show.
+        let connection = APIClient(transport: LocalTransport(server: server, token: token))
+        let client = connection.writing(as: "kube-controller-manager")
         let informers = SharedInformerFactory(client: client)
         let context = ControllerContext(client: client, informers: informers)
         // Everything registers its informer handlers when made, before the informers start.
@@ -311,14 +313,14 @@ struct ServerCommand: AsyncParsableCommand {
             ServiceLoadBalancerController(context: context),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
-        let scheduler = Scheduler(client: client, informers: informers, log: ClientLog.standardError)
+        let scheduler = Scheduler(client: connection.writing(as: "kube-scheduler"), informers: informers, log: ClientLog.standardError)
         let simulation = simulatedNodes > 0
-            ? SimulatedNodes(client: client, informers: informers, count: simulatedNodes, log: ClientLog.standardError)
+            ? SimulatedNodes(client: connection.writing(as: "swiftlet-simulated-node"), informers: informers, count: simulatedNodes, log: ClientLog.standardError)
             : nil
         var agent: NodeAgent?
         if let agentConfig {
             do {
-                agent = try NodeAgent(config: agentConfig, client: client, informers: informers)
+                agent = try NodeAgent(config: agentConfig, client: connection.writing(as: "kubelet"), informers: informers)
             } catch {
                 ClientLog.standardError("swiftlet server: the node agent cannot start: \(error)")
             }

@@ -208,8 +208,10 @@ final class LoopbackSocket: @unchecked Sendable {
     }
 
     /// Everything the peer sends until it closes the connection (or resets it); nil when it is
-    /// still open after `timeout`.
-    func untilClosed(timeout: Duration = .seconds(10)) async -> String? {
+    /// still open after `timeout`. A full parallel test run can keep the server's answer
+    /// waiting for seconds on two cores: the wait is long, and only a server that never
+    /// closes uses it up.
+    func untilClosed(timeout: Duration = .seconds(30)) async -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             guard let more = try? await fill(until: deadline) else { return nil }

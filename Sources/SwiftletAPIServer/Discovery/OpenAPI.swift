@@ -86,7 +86,7 @@ enum OpenAPI {
         var patch = operation("patch", gvk, r, params: ["dryRun", "fieldManager", "fieldValidation", "force"])
         patch["requestBody"] = ["content": [
             "application/json-patch+json": .object(JSONObject()), "application/merge-patch+json": .object(JSONObject()),
-            "application/strategic-merge-patch+json": .object(JSONObject()),
+            "application/strategic-merge-patch+json": .object(JSONObject()), "application/apply-patch+yaml": .object(JSONObject()),
         ]]
         return [
             "get": operation("get", gvk, r, params: []),

@@ -87,20 +87,23 @@ extension APIServer {
     func watch(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let info = storage.info
         let filter = try self.filter(for: request, type: storage.type, namespace: namespace)
+        let sendInitialEvents = try Self.sendInitialEvents(request)
         let start: ResourceCache.WatchStart
         switch request.query["resourceVersion"] ?? "" {
-        case "", "0": start = .currentState
+        case "", "0": start = sendInitialEvents == false ? .after(storage.cache.revision) : .currentState
         case let text:
             guard let revision = Int64(text), revision >= 0 else {
                 throw APIError.badRequest("invalid resource version: \(text)")
             }
-            start = .after(revision)
+            // A streaming list wants the state as of at least that revision: the cache's is.
+            start = sendInitialEvents == true ? .currentState : .after(revision)
         }
         let timeout = try Self.watchTimeout(request.query["timeoutSeconds"])
         let watch: ResourceCache.Watch
         do {
             watch = try storage.cache.watch(filter: filter, prefix: info.storagePrefix(namespace: namespace), from: start,
-                                            bookmarks: request.query["allowWatchBookmarks"] == "true")
+                                            bookmarks: request.query["allowWatchBookmarks"] == "true",
+                                            markInitialEventsEnd: sendInitialEvents == true)
         } catch {
             // Upstream answers an expired start as a 200 stream holding one ERROR event.
             let status = APIError.gone("too old resource version: \(error.requested) (\(error.oldest))").status
@@ -122,6 +125,23 @@ extension APIServer {
         let encoder = WatchEncoder(watch: watch, type: storage.type, asTable: asTable, includeObject: includeObject, now: now, timer: timer)
         let body = AsyncStream<[UInt8]>(unfolding: { await encoder.next() }, onCancel: { encoder.stop() })
         return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream(body))
+    }
+
+    /// `sendInitialEvents`, which client-go's streaming lists (WatchList) set: the watch starts
+    /// with the current state and a bookmark marking its end. As upstream, it needs
+    /// `resourceVersionMatch=NotOlderThan` and bookmarks.
+    static func sendInitialEvents(_ request: HTTPRequest) throws(APIError) -> Bool? {
+        guard let text = request.query["sendInitialEvents"] else { return nil }
+        let send = text == "true" || text == "1"
+        var errors: [FieldError] = []
+        if request.query["resourceVersionMatch"] != "NotOlderThan" {
+            errors.append(.forbidden("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+        }
+        if send, request.query["allowWatchBookmarks"] != "true" {
+            errors.append(.forbidden("allowWatchBookmarks", "sendInitialEvents requires setting allowWatchBookmarks to true"))
+        }
+        if !errors.isEmpty { throw APIError.invalid(group: "meta.k8s.io", kind: "ListOptions", name: "", errors: errors) }
+        return send
     }
 
     /// `timeoutSeconds`: an integer, at most twice kube-apiserver's --min-request-timeout; none
@@ -148,7 +168,8 @@ extension APIServer {
                 out += object.bytes
             }
         } else {
-            out += Array(#"{"kind":"\#(info.kind)","apiVersion":"\#(info.apiVersion)","metadata":{"resourceVersion":"\#(event.revision)"}}"#.utf8)
+            let annotations = event.endsInitialEvents ? #","annotations":{"k8s.io/initial-events-end":"true"}"# : ""
+            out += Array(#"{"kind":"\#(info.kind)","apiVersion":"\#(info.apiVersion)","metadata":{"resourceVersion":"\#(event.revision)"\#(annotations)}}"#.utf8)
         }
         out += Array("}\n".utf8)
         return out

@@ -36,6 +36,35 @@ final class ResourceStorage: Sendable {
 
     var hasStatus: Bool { info.subresource("status") != nil }
 
+    /// Who a write records as the owner of what it changed (`metadata.managedFields`).
+    enum FieldOwnership {
+        /// An update (create, replace, patch) by this manager: it owns what it changed.
+        case update(manager: String)
+        /// The object carries the entries an apply computed.
+        case applied
+        /// A write upstream makes without a field manager (pod bindings): ownership stays.
+        case unrecorded
+    }
+
+    /// Field ownership for writes through `subresource` (nil: the resource itself).
+    func fieldManager(subresource: String?) -> FieldManager {
+        FieldManager(schema: type.schema, apiVersion: info.apiVersion,
+                     endpoint: subresource == "status" ? .status : (hasStatus ? .mainWithStatusApart : .whole))
+    }
+
+    private func record(_ ownership: FieldOwnership, _ object: inout JSONValue, old: JSONValue?, subresource: String?) {
+        switch ownership {
+        case .update(let manager):
+            let entries = fieldManager(subresource: subresource).update(
+                old: old, new: object, manager: manager, time: RFC3339.string(from: clock()))
+            object[path: "metadata", "managedFields"] = ManagedFieldsEntry.json(entries)
+        case .applied:
+            break
+        case .unrecorded:
+            object[path: "metadata", "managedFields"] = old?[path: "metadata", "managedFields"]
+        }
+    }
+
     // MARK: Read
 
     func get(namespace: String?, name: String) throws(APIError) -> CachedObject {
@@ -47,7 +76,7 @@ final class ResourceStorage: Sendable {
 
     // MARK: Create
 
-    func create(namespace: String?, object input: JSONValue, dryRun: Bool) throws(APIError) -> JSONValue {
+    func create(namespace: String?, object input: JSONValue, dryRun: Bool, ownership: FieldOwnership) throws(APIError) -> JSONValue {
         var object = input
         guard object.objectValue != nil else { throw APIError.badRequest("the body of the request must be a JSON object") }
         try checkKind(object)
@@ -68,7 +97,7 @@ final class ResourceStorage: Sendable {
         metadata["deletionTimestamp"] = nil
         metadata["deletionGracePeriodSeconds"] = nil
         metadata["selfLink"] = nil
-        metadata["managedFields"] = nil
+        if case .applied = ownership {} else { metadata["managedFields"] = nil }
         if type.tracksGeneration { metadata["generation"] = 1 } else { metadata["generation"] = nil }
         object["metadata"] = metadata
         if hasStatus, !type.keepsStatusOnCreate { object["status"] = nil }
@@ -78,6 +107,7 @@ final class ResourceStorage: Sendable {
         let name = object[path: "metadata", "name"]?.stringValue ?? ""
         let errors = type.validate(object, nil)
         if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
+        record(ownership, &object, old: nil, subresource: nil)
 
         if info.namespaced, let ns = metadata["namespace"]?.stringValue, let namespaceCheck {
             switch namespaceCheck(ns) {
@@ -167,7 +197,8 @@ final class ResourceStorage: Sendable {
     // MARK: Update
 
     /// Replaces the object (PUT). `subresource` is nil or "status".
-    func update(namespace: String?, name: String, object input: JSONValue, subresource: String?, dryRun: Bool) throws(APIError) -> JSONValue {
+    func update(namespace: String?, name: String, object input: JSONValue, subresource: String?, dryRun: Bool,
+                ownership: FieldOwnership) throws(APIError) -> JSONValue {
         guard input.objectValue != nil else { throw APIError.badRequest("the body of the request must be a JSON object") }
         try checkKind(input)
         let bodyName = input[path: "metadata", "name"]?.stringValue ?? ""
@@ -175,7 +206,8 @@ final class ResourceStorage: Sendable {
             throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
         }
         let requestedRV = input[path: "metadata", "resourceVersion"]?.stringValue ?? ""
-        return try guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
+        return try guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun,
+                                    ownership: ownership) { (current: JSONValue) throws(APIError) -> JSONValue in
             let currentRV = current[path: "metadata", "resourceVersion"]?.stringValue ?? ""
             if requestedRV.isEmpty, !type.allowsUnconditionalUpdate {
                 throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: [
@@ -192,7 +224,7 @@ final class ResourceStorage: Sendable {
 
     /// Read, modify, write, retrying when a concurrent writer got there first.
     /// `mutate` gets the stored object and returns the desired one.
-    func guaranteedUpdate(namespace: String?, name: String, subresource: String?, dryRun: Bool,
+    func guaranteedUpdate(namespace: String?, name: String, subresource: String?, dryRun: Bool, ownership: FieldOwnership,
                           mutate: (JSONValue) throws(APIError) -> JSONValue) throws(APIError) -> JSONValue {
         let key = info.storageKey(namespace: namespace, name: name)
         for _ in 0..<16 {
@@ -201,7 +233,7 @@ final class ResourceStorage: Sendable {
             }
             let old = cached.object()
             var object = try mutate(old)
-            try finishUpdate(&object, old: old, subresource: subresource, dryRun: dryRun)
+            try finishUpdate(&object, old: old, subresource: subresource, dryRun: dryRun, ownership: ownership)
             if Self.sameIgnoringRevision(object, old) { return old }
             if dryRun { return object }
 
@@ -234,7 +266,8 @@ final class ResourceStorage: Sendable {
 
     /// Applies the server's rules to an updated object: identity fields kept, status and spec
     /// kept apart, generation bumped on spec changes, defaults and validation.
-    private func finishUpdate(_ object: inout JSONValue, old: JSONValue, subresource: String?, dryRun: Bool) throws(APIError) {
+    private func finishUpdate(_ object: inout JSONValue, old: JSONValue, subresource: String?, dryRun: Bool,
+                              ownership: FieldOwnership) throws(APIError) {
         let name = old[path: "metadata", "name"]?.stringValue ?? ""
         object["apiVersion"] = .string(info.apiVersion)
         object["kind"] = .string(info.kind)
@@ -244,7 +277,9 @@ final class ResourceStorage: Sendable {
             // A status write changes status only.
             var merged = old
             merged["status"] = object["status"]
+            if case .applied = ownership { merged[path: "metadata", "managedFields"] = object[path: "metadata", "managedFields"] }
             object = merged
+            record(ownership, &object, old: old, subresource: subresource)
         } else {
             // The binding subresource sets spec.nodeName and the PodScheduled condition together.
             if hasStatus, subresource != "binding" { object["status"] = old["status"] }
@@ -252,7 +287,6 @@ final class ResourceStorage: Sendable {
             for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
                 object[path: "metadata", field] = old[path: "metadata", field]
             }
-            object[path: "metadata", "managedFields"] = nil
             object[path: "metadata", "selfLink"] = nil
             type.defaults(&object)
             if subresource == nil {
@@ -261,6 +295,7 @@ final class ResourceStorage: Sendable {
             }
             let errors = type.validate(object, old)
             if !errors.isEmpty { throw APIError.invalid(group: info.group, kind: info.kind, name: name, errors: errors) }
+            record(ownership, &object, old: old, subresource: subresource)
             var ctx = context
             ctx.dryRun = dryRun
             try strategy.prepareForUpdate(&object, old: old, context: ctx)

@@ -48,7 +48,8 @@ extension APIServer {
             throw APIError.badRequest("error decoding patch: \(error.message)")
         }
         let patch = try patchType.map { t throws(APIError) in try PatchType(contentType: t) }
-        let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: nil, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
+        let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: nil, dryRun: dryRun,
+                                                   ownership: .update(manager: fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
             let currentScale = scale(of: current, type: storage.type)
             let desired: JSONValue
             if let patch {
@@ -86,7 +87,8 @@ extension APIServer {
             throw APIError.invalid(group: "", kind: "Binding", name: name, errors: [.required("target.name")])
         }
         let now = RFC3339.string(from: config.clock())
-        _ = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: "binding", dryRun: try isDryRun(request)) { (current: JSONValue) throws(APIError) -> JSONValue in
+        _ = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: "binding", dryRun: try isDryRun(request),
+                                         ownership: .unrecorded) { (current: JSONValue) throws(APIError) -> JSONValue in
             if current[path: "metadata", "deletionTimestamp"] != nil {
                 throw APIError.conflict(group: "", resource: "pods", name: name, detail: "pod \(name) is being deleted, cannot be assigned to a host")
             }

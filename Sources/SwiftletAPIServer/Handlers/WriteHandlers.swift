@@ -13,6 +13,14 @@ extension APIServer {
         return !values.isEmpty
     }
 
+    /// The manager a write records in managedFields: the `fieldManager` parameter, or the
+    /// client's User-Agent up to its first "/" (`kubectl`, `helm`), as upstream.
+    func fieldManager(_ request: HTTPRequest) -> String {
+        if let manager = request.query["fieldManager"], !manager.isEmpty { return manager }
+        let agent = request.headers.first(name: "user-agent") ?? ""
+        return String(agent.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").prefix(128).description
+    }
+
     /// The request body's media type, without parameters.
     func mediaType(_ request: HTTPRequest) -> String {
         request.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
@@ -96,18 +104,23 @@ extension APIServer {
     func create(_ storage: ResourceStorage, namespace: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
         let (object, warnings) = try decodeBody(request, type: storage.type)
-        let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun)
+        let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun,
+                                         ownership: .update(manager: fieldManager(request)))
         return .json(created, status: .created, headers: warningHeaders(warnings))
     }
 
     func update(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
         let (object, warnings) = try decodeBody(request, type: storage.type)
-        let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun)
+        let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun,
+                                         ownership: .update(manager: fieldManager(request)))
         return .json(updated, headers: warningHeaders(warnings))
     }
 
     func patch(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        if mediaType(request) == Self.applyMediaType {
+            return try apply(storage, namespace: namespace, name: name, subresource: subresource, request: request)
+        }
         let dryRun = try isDryRun(request)
         let info = storage.info
         let patchType = try PatchType(contentType: request.contentType)
@@ -117,7 +130,8 @@ extension APIServer {
         }
         let directive = try fieldValidation(request)
         var warnings: [String] = []
-        let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun) { (current: JSONValue) throws(APIError) -> JSONValue in
+        let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun,
+                                                   ownership: .update(manager: fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
             var patched = try patchType.apply(parsed.value, to: current, schema: storage.type.schema)
             // A resourceVersion the patch sets is a precondition, as upstream's: the patch
             // applies only to that version (clients use it for optimistic locking).
@@ -221,7 +235,7 @@ enum PatchType {
         case "application/strategic-merge-patch+json": self = .strategic
         default:
             throw APIError(code: 415, reason: "UnsupportedMediaType",
-                           message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+                           message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
         }
     }
 

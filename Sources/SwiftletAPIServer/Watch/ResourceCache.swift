@@ -193,7 +193,8 @@ public final class ResourceCache: Sendable {
 
     /// Starts a watch. Its live stream ends when the caller stops iterating, cancels, closes
     /// it, or falls too far behind.
-    public func watch(filter: WatchFilter, prefix: String, from start: WatchStart, bookmarks: Bool = false) throws(TooOld) -> Watch {
+    public func watch(filter: WatchFilter, prefix: String, from start: WatchStart, bookmarks: Bool = false,
+                      markInitialEventsEnd: Bool = false) throws(TooOld) -> Watch {
         let (stream, continuation) = AsyncStream<WatchEvent>.makeStream(bufferingPolicy: .bufferingOldest(watcherBuffer))
         let (id, initial) = try state.withLock { s throws(TooOld) -> (Int, [WatchEvent]) in
             var initial: [WatchEvent] = []
@@ -203,6 +204,9 @@ public final class ResourceCache: Sendable {
                 for key in s.sortedKeys! where key.hasPrefix(prefix) {
                     let object = s.objects[key]!
                     if filter.matches(object) { initial.append(WatchEvent(kind: .added, object: object, revision: object.revision)) }
+                }
+                if markInitialEventsEnd {
+                    initial.append(WatchEvent(kind: .bookmark, object: nil, revision: s.revision, endsInitialEvents: true))
                 }
             case .after(let revision):
                 if revision < s.completeAfter {

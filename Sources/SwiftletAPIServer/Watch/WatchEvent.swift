@@ -5,6 +5,9 @@ public struct WatchEvent: Sendable {
     /// The object; for bookmarks, nil (the watcher writes one carrying only the revision).
     public var object: CachedObject?
     public var revision: Int64
+    /// The bookmark that ends a watch's initial events (`sendInitialEvents=true`), annotated
+    /// `k8s.io/initial-events-end` so that client-go's streaming lists know the state is complete.
+    public var endsInitialEvents = false
 }
 
 /// What a watcher wants: a namespace, label and field selectors.

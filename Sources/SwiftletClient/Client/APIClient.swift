@@ -11,9 +11,17 @@ import SwiftletMachinery
 /// exactly as client-go callers use `apierrors.IsNotFound`.
 public final class APIClient: Sendable {
     public let transport: any Transport
+    /// Sent as User-Agent; its part before "/" names the client's writes in managedFields.
+    public let userAgent: String
 
-    public init(transport: any Transport) {
+    public init(transport: any Transport, userAgent: String = "swiftlet/v1.34.0") {
         self.transport = transport
+        self.userAgent = userAgent
+    }
+
+    /// The same connection, writing as another component (`kube-scheduler`, `kubelet`).
+    public func writing(as component: String) -> APIClient {
+        APIClient(transport: transport, userAgent: "\(component)/v1.34.0+swiftlet (linux)")
     }
 
     public func get(_ resource: ResourceInfo, namespace: String? = nil, name: String) async throws(APIError) -> JSONValue {
@@ -79,7 +87,7 @@ public final class APIClient: Sendable {
 
     func send(_ method: HTTPMethod, _ path: ResourcePath, body: JSONValue? = nil,
               contentType: String = "application/json") async -> HTTPResponse {
-        var headers: HTTPHeaders = ["Accept": "application/json"]
+        var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": userAgent]
         if body != nil { headers.add(name: "Content-Type", value: contentType) }
         return await transport.send(HTTPRequest(method: method, uri: path.uri, headers: headers,
                                                 body: body.map { JSONWriter.write($0) } ?? []))

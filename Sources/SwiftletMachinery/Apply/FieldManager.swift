@@ -1,0 +1,211 @@
+/// Server-side apply and field ownership, as upstream's fieldmanager over structured-merge-diff:
+/// every write records which fields its manager set (`metadata.managedFields`); an apply merges
+/// the applied configuration into the live object, refuses to take fields another manager set
+/// to something else unless forced, and removes what the manager applied before and no
+/// longer applies when nobody else owns it.
+public struct FieldManager: Sendable {
+    public var schema: (any ApplySchema)?
+    public var apiVersion: String
+    /// The root members this endpoint writes: `status` alone for the status subresource; for
+    /// the resource itself everything but `status` when a status subresource exists.
+    public var endpoint: Endpoint
+
+    public enum Endpoint: Sendable {
+        case whole, mainWithStatusApart, status
+    }
+
+    public init(schema: (any ApplySchema)?, apiVersion: String, endpoint: Endpoint) {
+        self.schema = schema
+        self.apiVersion = apiVersion
+        self.endpoint = endpoint
+    }
+
+    /// Metadata the server sets: nobody owns it.
+    static let serverMetadata: Set<String> = [
+        "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "selfLink", "managedFields",
+    ]
+
+    static func serverOwned(_ path: FieldPath) -> Bool {
+        switch path.first {
+        case .field("apiVersion"), .field("kind"): return path.count == 1
+        case .field("metadata"):
+            if path.count == 2, case .field(let name) = path[1] { return serverMetadata.contains(name) }
+            return false
+        default: return false
+        }
+    }
+
+    func values(_ object: JSONValue?) -> FieldValues {
+        let endpoint = self.endpoint
+        return FieldValues(object ?? .object(JSONObject()), schema: schema) { path in
+            if Self.serverOwned(path) { return true }
+            guard path.count == 1 else { return false }
+            switch endpoint {
+            case .whole: return false
+            case .mainWithStatusApart: return path[0] == .field("status")
+            case .status: return path[0] != .field("status")
+            }
+        }
+    }
+
+    private var subresource: String { endpoint == .status ? "status" : "" }
+
+    /// Records an update (create, replace, patch): the manager owns what it changed, and
+    /// nobody else owns that any more (updates are always forced). An update that changes
+    /// nothing leaves the entries as they were, timestamps included, as upstream's does, so
+    /// that a repeated write stays a no-op.
+    public func update(old: JSONValue?, new: JSONValue, manager: String, time: String) -> [ManagedFieldsEntry] {
+        var entries = old.map(ManagedFieldsEntry.entries(of:)) ?? []
+        let change = FieldValues.compare(values(old), values(new))
+        let changed = change.added.union(change.modified)
+        if changed.isEmpty && change.removed.isEmpty { return entries }
+        var me = ManagedFieldsEntry(manager: manager, operation: .update, apiVersion: apiVersion, time: time,
+                                    subresource: subresource, fields: FieldSet())
+        for i in entries.indices {
+            if entries[i].sameOwner(me) {
+                me.fields = entries[i].fields
+            } else {
+                entries[i].fields = entries[i].fields.subtracting(change.modified).subtracting(change.removed)
+            }
+        }
+        entries.removeAll { $0.sameOwner(me) }
+        me.fields = me.fields.union(changed).subtracting(change.removed)
+        entries.append(me)
+        return entries.filter { !$0.fields.isEmpty }
+    }
+
+    /// The live object with `config` applied by `manager`, and the new ownership. `live` is
+    /// nil when the apply creates the object.
+    public func apply(live: JSONValue?, config: JSONValue, manager: String, force: Bool, time: String)
+        throws(APIError) -> (object: JSONValue, entries: [ManagedFieldsEntry]) {
+        var entries = live.map(ManagedFieldsEntry.entries(of:)) ?? []
+        var me = ManagedFieldsEntry(manager: manager, operation: .apply, apiVersion: apiVersion, time: time,
+                                    subresource: subresource, fields: values(config).set)
+        let previous = entries.first { $0.sameOwner(me) }
+        let lastApplied = previous?.fields ?? FieldSet()
+        var merged = Self.merge(live, config, schema)
+        let change = FieldValues.compare(values(live), values(merged))
+        let taken = change.modified.union(change.added)
+
+        var conflicts: [(owner: String, path: FieldPath)] = []
+        for entry in entries where !entry.sameOwner(me) {
+            for path in entry.fields.intersection(taken).paths { conflicts.append((entry.ownerText, path)) }
+        }
+        if !force && !conflicts.isEmpty { throw Self.conflictError(conflicts) }
+
+        for i in entries.indices where !entries[i].sameOwner(me) {
+            entries[i].fields = entries[i].fields.subtracting(taken).subtracting(change.removed)
+        }
+        entries.removeAll { $0.sameOwner(me) }
+        let others = entries.reduce(FieldSet()) { $0.union($1.fields) }
+        // What this manager applied before and applies no more goes, unless someone else owns it:
+        // list items before their fields, which a removed item takes with it.
+        for path in lastApplied.subtracting(me.fields).subtracting(others).paths.sorted(by: { $0.count < $1.count }) {
+            Self.remove(path[...], from: &merged, schema: schema)
+        }
+        // An apply that changes nothing keeps its entry's time, as upstream's does.
+        if let previous, previous.fields == me.fields, let live, Self.sameIgnoringOwnership(live, merged) { me.time = previous.time }
+        entries.append(me)
+        return (merged, entries.filter { !$0.fields.isEmpty })
+    }
+
+    static func sameIgnoringOwnership(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        var a = a, b = b
+        a[path: "metadata", "managedFields"] = nil
+        b[path: "metadata", "managedFields"] = nil
+        return a == b
+    }
+
+    // MARK: Merging
+
+    /// structured-merge-diff's merge of an applied configuration into the live object.
+    static func merge(_ live: JSONValue?, _ config: JSONValue, _ schema: (any ApplySchema)?) -> JSONValue {
+        switch config {
+        case .object(let members):
+            guard case .object(var result)? = live, schema?.isAtomicMap != true else { return config }
+            for (name, value) in members { result[name] = merge(result[name], value, schema?.applyMember(name)) }
+            return .object(result)
+        case .array(let items):
+            guard case .array(var result)? = live else { return config }
+            switch schema?.listType ?? .atomic {
+            case .atomic:
+                return config
+            case .set:
+                for item in items where !result.contains(item) { result.append(item) }
+                return .array(result)
+            case .map(let keys):
+                let elements = schema?.applyElements
+                for (i, item) in items.enumerated() {
+                    let element = FieldValues.element(of: item, keys: keys, index: i)
+                    if let j = result.indices.first(where: { FieldValues.element(of: result[$0], keys: keys, index: $0) == element }) {
+                        result[j] = merge(result[j], item, elements)
+                    } else {
+                        result.append(item)
+                    }
+                }
+                return .array(result)
+            }
+        default:
+            return config
+        }
+    }
+
+    /// Removes the member at `path`; a map left empty by the removal goes too.
+    static func remove(_ path: ArraySlice<PathElement>, from value: inout JSONValue, schema: (any ApplySchema)?) {
+        guard let element = path.first else { return }
+        let rest = path.dropFirst()
+        switch (element, value) {
+        case (.field(let name), .object(var members)):
+            if rest.isEmpty {
+                members[name] = nil
+            } else if var child = members[name] {
+                let wasEmpty = child.objectValue?.isEmpty == true
+                remove(rest, from: &child, schema: schema?.applyMember(name))
+                members[name] = (!wasEmpty && child.objectValue?.isEmpty == true) ? nil : child
+            }
+            value = .object(members)
+        case (.value(let json), .array(var items)) where rest.isEmpty:
+            items.removeAll { JSONWriter.string($0) == json }
+            value = .array(items)
+        case (.key, .array(var items)), (.index, .array(var items)):
+            let keys: [String]
+            if case .map(let k)? = schema?.listType { keys = k } else { keys = [] }
+            guard let i = items.indices.first(where: { FieldValues.element(of: items[$0], keys: keys, index: $0) == element }) else { return }
+            if rest.isEmpty {
+                items.remove(at: i)
+            } else {
+                remove(rest, from: &items[i], schema: schema?.applyElements)
+            }
+            value = .array(items)
+        default:
+            return
+        }
+    }
+
+    // MARK: Conflicts
+
+    /// Upstream's 409 for an apply that would take fields from other managers.
+    static func conflictError(_ conflicts: [(owner: String, path: FieldPath)]) -> APIError {
+        let sorted = conflicts.sorted { ($0.owner, $0.path.pathText) < ($1.owner, $1.path.pathText) }
+        let causes: [JSONValue] = sorted.map {
+            ["reason": "FieldManagerConflict", "message": .string("conflict with \($0.owner)"), "field": .string($0.path.pathText)]
+        }
+        let message: String
+        if sorted.count == 1 {
+            message = "Apply failed with 1 conflict: conflict with \(sorted[0].owner): \(sorted[0].path.pathText)"
+        } else {
+            var lines: [String] = []
+            var lastOwner: String?
+            for conflict in sorted {
+                if conflict.owner != lastOwner {
+                    lines.append("conflicts with \(conflict.owner):")
+                    lastOwner = conflict.owner
+                }
+                lines.append("- \(conflict.path.pathText)")
+            }
+            message = "Apply failed with \(sorted.count) conflicts: " + lines.joined(separator: "\n")
+        }
+        return APIError(code: 409, reason: "Conflict", message: message, details: ["causes": .array(causes)])
+    }
+}

@@ -1,0 +1,169 @@
+"""The API as the ecosystem uses it: Helm 4 with its defaults (server-side apply, streaming
+watch lists), kubectl's server-side apply with conflicts between managers, Helm's
+client-side mode (unconditional PUTs of its release Secrets, protobuf DeleteOptions), and a
+Service changing type through kubectl apply. On simulated nodes."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import Kubectl, Server, helm_4, kubectl_binaries, wait_for
+
+DEPLOY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: kiamol/ch02-whoami
+          ports:
+            - containerPort: 80
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(workdir):
+    server = Server(workdir / "eco-data", extra_args=["--simulated-nodes", "2"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def k(cluster, workdir):
+    return Kubectl(kubectl_binaries()[0][1], cluster, workdir / "cache-eco")
+
+
+class Helm:
+    def __init__(self, cluster, workdir):
+        self.env = dict(os.environ, KUBECONFIG=cluster.kubeconfig, HELM_CACHE_HOME=str(workdir / "helm-cache"),
+                        HELM_CONFIG_HOME=str(workdir / "helm-config"), HELM_DATA_HOME=str(workdir / "helm-data"))
+        self.workdir = workdir
+
+    def __call__(self, *args, check=True, timeout=120):
+        p = subprocess.run([helm_4(), *args], capture_output=True, text=True, timeout=timeout, env=self.env,
+                           cwd=self.workdir, stdin=subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError(f"helm {' '.join(args)} failed ({p.returncode}):\nstdout: {p.stdout}\nstderr: {p.stderr[-3000:]}")
+        return p.stdout
+
+
+@pytest.fixture(scope="module")
+def helm(cluster, workdir):
+    h = Helm(cluster, workdir)
+    h("create", "mychart")
+    return h
+
+
+def replicas(k, name):
+    return json.loads(k("get", "deploy", name, "-o", "json"))["spec"]["replicas"]
+
+
+def release_secrets(k, release):
+    items = json.loads(k("get", "secrets", "-l", f"owner=helm,name={release}", "-o", "json"))["items"]
+    return sorted(s["metadata"]["name"] for s in items)
+
+
+def test_helm_4_with_its_defaults_installs_upgrades_rolls_back_and_uninstalls(helm, k):
+    out = helm("install", "demo", "./mychart", "--wait", "--timeout", "60s")
+    assert "STATUS: deployed" in out
+    deployment = json.loads(k("get", "deploy", "demo-mychart", "-o", "json", "--show-managed-fields"))
+    assert deployment["status"]["readyReplicas"] == 1
+    # Helm 4 applies server-side: its fields are its own.
+    managers = {(m["manager"], m["operation"]) for m in deployment["metadata"]["managedFields"]}
+    assert ("helm", "Apply") in managers, managers
+
+    helm("upgrade", "demo", "./mychart", "--set", "replicaCount=3", "--wait", "--timeout", "60s")
+    assert replicas(k, "demo-mychart") == 3
+    wait_for(lambda: json.loads(k("get", "deploy", "demo-mychart", "-o", "json"))["status"].get("readyReplicas") == 3,
+             what="three ready replicas")
+
+    helm("rollback", "demo", "1", "--wait", "--timeout", "60s")
+    assert replicas(k, "demo-mychart") == 1
+    history = helm("history", "demo")
+    assert [line.split("\t")[2].strip() for line in history.splitlines()[1:]] == ["superseded", "superseded", "deployed"]
+    assert release_secrets(k, "demo") == ["sh.helm.release.v1.demo.v1", "sh.helm.release.v1.demo.v2", "sh.helm.release.v1.demo.v3"]
+
+    helm("uninstall", "demo", "--wait")
+    assert k("get", "deploy,svc,sa", "-l", "app.kubernetes.io/instance=demo", "-o", "name") == ""
+    # Its release records are purged: Helm deletes them with protobuf DeleteOptions.
+    assert release_secrets(k, "demo") == []
+
+
+def test_helm_client_side_mode_updates_its_release_without_resource_versions(helm, k):
+    helm("install", "csa", "./mychart", "--server-side=false", "--wait", "--timeout", "60s")
+    helm("upgrade", "csa", "./mychart", "--server-side=false", "--set", "replicaCount=2", "--wait", "--timeout", "60s")
+    assert replicas(k, "csa-mychart") == 2
+    statuses = [line.split("\t")[2].strip() for line in helm("history", "csa").splitlines()[1:]]
+    assert statuses == ["superseded", "deployed"]
+    helm("uninstall", "csa", "--wait")
+    assert release_secrets(k, "csa") == []
+
+
+def test_server_side_apply_conflicts_between_managers_until_forced(k):
+    k.apply(DEPLOY.format(replicas=2), "--server-side")
+    # Another manager setting the same value shares the field; a different value conflicts.
+    k.apply(DEPLOY.format(replicas=2), "--server-side", "--field-manager", "ops")
+    conflict = k.run("apply", "-f", "-", "--server-side", "--field-manager", "ops", input=DEPLOY.format(replicas=4), check=False)
+    assert conflict.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas' in conflict.stderr
+    assert replicas(k, "web") == 2
+
+    k.apply(DEPLOY.format(replicas=4), "--server-side", "--field-manager", "ops", "--force-conflicts")
+    assert replicas(k, "web") == 4
+    fields = {m["manager"]: m for m in json.loads(k("get", "deploy", "web", "-o", "json", "--show-managed-fields"))["metadata"]["managedFields"]
+              if m["operation"] == "Apply"}
+    assert "f:replicas" in fields["ops"]["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in fields["kubectl"]["fieldsV1"]["f:spec"]
+
+    # kubectl diff --server-side is a dry-run apply: it shows the change and changes nothing.
+    diff = k.run("diff", "--server-side", "--force-conflicts", "-f", "-", input=DEPLOY.format(replicas=5), check=False)
+    assert diff.returncode == 1, diff.stderr
+    assert "-  replicas: 4" in diff.stdout and "+  replicas: 5" in diff.stdout
+    assert replicas(k, "web") == 4
+    k("delete", "deploy", "web")
+
+
+def test_client_side_apply_owns_fields_that_server_side_apply_then_conflicts_with(k):
+    k.apply(DEPLOY.format(replicas=1).replace("name: web\nspec", "name: csa\nspec"))
+    managers = {m["manager"] for m in json.loads(k("get", "deploy", "csa", "-o", "json", "--show-managed-fields"))["metadata"]["managedFields"]}
+    assert "kubectl-client-side-apply" in managers
+    conflict = k.run("apply", "-f", "-", "--server-side", input=DEPLOY.format(replicas=3).replace("name: web\nspec", "name: csa\nspec"),
+                     check=False)
+    assert 'conflict with "kubectl-client-side-apply" using apps/v1' in conflict.stderr
+    k("delete", "deploy", "csa")
+
+
+SERVICE = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+{spec}
+"""
+
+
+def test_kubectl_apply_turns_a_service_into_an_external_name(k):
+    k.apply(SERVICE.format(spec="  selector: {app: db}\n  ports: [{port: 5432}]"))
+    ip = json.loads(k("get", "svc", "db", "-o", "json"))["spec"]["clusterIP"]
+    assert ip.startswith("10.43.")
+    k.apply(SERVICE.format(spec="  type: ExternalName\n  externalName: db.example.com"))
+    spec = json.loads(k("get", "svc", "db", "-o", "json"))["spec"]
+    assert spec["type"] == "ExternalName" and "clusterIP" not in spec
+    # The address went back to the allocator: a Service may ask for it.
+    k.apply(SERVICE.format(spec=f"  clusterIP: {ip}\n  ports: [{{port: 80}}]").replace("name: db", "name: taker"))
+    k("delete", "svc", "db", "taker")
