@@ -36,13 +36,21 @@ public final class APIServer: Sendable {
             registry?.storage(for: Resources.serviceaccounts)?.cache.get(
                 Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
         }
+        let definitions = CustomResourceDefinitionStrategy(registry: { [weak registry] in registry }, clock: config.clock)
         let strategies: [ResourceInfo: any ResourceStrategy] = [
             Resources.services: ServiceStrategy(),
             Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount),
             Resources.namespaces: NamespaceStrategy(),
+            Resources.customresourcedefinitions: definitions,
         ]
         for type in ResourceTypes.builtIn {
             try registry.register(type, strategy: strategies[type.info] ?? DefaultStrategy())
+        }
+        // The custom resources of every CRD stored.
+        if let crds = registry.storage(for: Resources.customresourcedefinitions) {
+            for cached in crds.cache.list(prefix: crds.info.storagePrefix, filter: WatchFilter()).items {
+                definitions.afterWrite(cached.object())
+            }
         }
         self.registry = registry
         self.readOnlyInFlight = InFlightLimit(config.maxRequestsInFlight)

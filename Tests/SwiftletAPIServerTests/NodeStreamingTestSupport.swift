@@ -122,7 +122,9 @@ struct StreamingHarness {
     func connect() throws -> LoopbackSocket { try LoopbackSocket(port: port) }
 }
 
-/// A client TCP connection on loopback, read without blocking the test's thread.
+/// A client TCP connection on loopback, read without blocking the test's thread. Its reads
+/// wait up to 30 s by default: a full parallel test run on two cores can keep a server's
+/// answer waiting for seconds, and only an answer that never comes uses the time up.
 final class LoopbackSocket: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -179,7 +181,7 @@ final class LoopbackSocket: @unchecked Sendable {
         }
     }
 
-    func read(count: Int, timeout: Duration = .seconds(10)) async throws -> [UInt8] {
+    func read(count: Int, timeout: Duration = .seconds(30)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         while buffer.count < count {
             guard try await fill(until: deadline) else { throw Failure(description: "connection closed after \(buffer.count) of \(count) bytes") }
@@ -189,7 +191,7 @@ final class LoopbackSocket: @unchecked Sendable {
     }
 
     /// Up to and including `delimiter`.
-    func read(through delimiter: String, timeout: Duration = .seconds(10)) async throws -> [UInt8] {
+    func read(through delimiter: String, timeout: Duration = .seconds(30)) async throws -> [UInt8] {
         let needle = Array(delimiter.utf8)
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -199,7 +201,7 @@ final class LoopbackSocket: @unchecked Sendable {
     }
 
     /// True when the peer closes the connection (with nothing more to read) within the timeout.
-    func closedByPeer(timeout: Duration = .seconds(10)) async -> Bool {
+    func closedByPeer(timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             guard let more = try? await fill(until: deadline) else { return false }
@@ -208,9 +210,7 @@ final class LoopbackSocket: @unchecked Sendable {
     }
 
     /// Everything the peer sends until it closes the connection (or resets it); nil when it is
-    /// still open after `timeout`. A full parallel test run can keep the server's answer
-    /// waiting for seconds on two cores: the wait is long, and only a server that never
-    /// closes uses it up.
+    /// still open after `timeout`.
     func untilClosed(timeout: Duration = .seconds(30)) async -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {

@@ -89,7 +89,8 @@ import Testing
     }
 
     @Test func everyServedResourceHasAPrinter() {
-        for info in Resources.all {
+        // CustomResourceDefinitions print with the default table upstream too.
+        for info in Resources.all where info != Resources.customresourcedefinitions {
             let columns = TableConverter.columns(group: info.group, resource: info.resource)
             #expect(columns.last?.name != "Created At", "\(info.qualifiedResource) falls back to the default table")
             #expect(columns.contains { $0.format == "name" }, "\(info.qualifiedResource)")

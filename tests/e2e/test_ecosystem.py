@@ -281,3 +281,96 @@ def test_kubectl_versions_apply_a_file_of_many_kinds_with_default_validation(clu
     assert 'strict decoding error: unknown field "spec.template.spec.bogus"' in refused.stderr
     assert "daemonset.apps/agent unchanged" in refused.stdout
     kv("delete", "namespace", f"mixed-{tag}", "--wait=false")
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names:
+    plural: backups
+    kind: Backup
+    shortNames: [bk]
+    categories: [all]
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources:
+        status: {}
+      additionalPrinterColumns:
+        - name: Schedule
+          type: string
+          jsonPath: .spec.schedule
+        - name: Keep
+          type: integer
+          jsonPath: .spec.keep
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [schedule]
+              properties:
+                schedule: {type: string, pattern: '^@(daily|hourly)$'}
+                keep: {type: integer, minimum: 1, default: 7}
+            status:
+              type: object
+              properties:
+                done: {type: boolean}
+"""
+
+
+def test_a_crd_defines_a_resource_kubectl_creates_validates_prints_watches_and_deletes(k):
+    k.apply(CRD)
+    k("wait", "--for=condition=Established", "crd/backups.stable.example.com", "--timeout=20s")
+    watch = subprocess.Popen([k.binary, "--kubeconfig", k.server.kubeconfig, "get", "backups", "--watch", "-o", "name"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        k.apply("apiVersion: stable.example.com/v1\nkind: Backup\nmetadata: {name: nightly}\nspec: {schedule: '@daily'}\n")
+        table = k("get", "bk")
+        assert table.split("\n")[0].split() == ["NAME", "SCHEDULE", "KEEP"]
+        assert table.split("\n")[1].split() == ["nightly", "@daily", "7"]  # keep defaulted
+        assert "backup.stable.example.com/nightly" in k("get", "all", "-o", "name")
+
+        bad = k.run("apply", "-f", "-", check=False,
+                    input="apiVersion: stable.example.com/v1\nkind: Backup\nmetadata: {name: weekly}\nspec: {schedule: '@weekly', keep: 0}\n")
+        assert bad.returncode != 0
+        assert "spec.schedule in body should match '^@(daily|hourly)$'" in bad.stderr
+        assert "spec.keep in body should be greater than or equal to 1" in bad.stderr
+
+        k("patch", "backup", "nightly", "--subresource=status", "--type=merge", "-p", '{"status":{"done":true}}')
+        assert json.loads(k("get", "backup", "nightly", "-o", "json"))["status"] == {"done": True}
+        wait_for(lambda: "backup.stable.example.com/nightly" in (watch.stdout.readline() or ""), timeout=10, what="the watch to see the backup")
+    finally:
+        watch.kill()
+        watch.wait()
+
+    k("delete", "crd", "backups.stable.example.com")
+    assert k.run("get", "backups", check=False).returncode != 0
+    assert "backups" not in k("api-resources", "-o", "name")
+
+
+CHART_CRD = CRD.replace("backups.stable", "schedules.stable").replace("plural: backups", "plural: schedules") \
+    .replace("kind: Backup", "kind: Schedule").replace("shortNames: [bk]", "shortNames: [sch]")
+
+
+def test_helm_installs_a_chart_that_brings_a_crd(helm, k, workdir):
+    chart = workdir / "withcrd"
+    helm("create", str(chart))
+    (chart / "crds").mkdir()
+    (chart / "crds" / "schedule.yaml").write_text(CHART_CRD)
+    (chart / "templates" / "schedule.yaml").write_text(
+        "apiVersion: stable.example.com/v1\nkind: Schedule\nmetadata:\n  name: {{ .Release.Name }}-nightly\nspec:\n  schedule: '@daily'\n")
+    helm("install", "crdrel", str(chart), "--wait", "--timeout", "60s")
+    assert json.loads(k("get", "schedule", "crdrel-nightly", "-o", "json"))["spec"] == {"schedule": "@daily", "keep": 7}
+    helm("uninstall", "crdrel", "--wait")
+    # As Helm does: the release's resources go, the CRD in crds/ stays.
+    assert k.run("get", "schedule", "crdrel-nightly", check=False).returncode != 0
+    k("get", "crd", "schedules.stable.example.com")
+    k("delete", "crd", "schedules.stable.example.com")

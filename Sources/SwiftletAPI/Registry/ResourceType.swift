@@ -20,6 +20,12 @@ public struct ResourceType: Sendable {
     /// The schema that decoding, field validation and strategic merge patches follow; nil
     /// when the resource has none and takes any fields.
     public var schema: SchemaNode?
+    /// A CustomResourceDefinition version's schema, for custom resources (`schema` is then nil):
+    /// pruning, defaults and validation follow it.
+    public var structuralSchema: StructuralSchema?
+    /// The version objects are stored in, when it is not this one (a CRD's other served
+    /// versions, converted with `None`: only apiVersion changes).
+    public var storageVersion: String?
     /// Server-side printing (`kubectl get`); nil prints Name and Created At, as upstream's
     /// default table convertor.
     public var table: TablePrinter?
@@ -65,6 +71,12 @@ public struct ResourceType: Sendable {
         self.returnsDeletedObject = returnsDeletedObject
         self.allowsUnconditionalUpdate = allowsUnconditionalUpdate
         self.scaleSelector = scaleSelector
+    }
+
+    /// The apiVersion stored objects carry.
+    public var storageAPIVersion: String {
+        guard let storageVersion else { return info.apiVersion }
+        return info.group.isEmpty ? storageVersion : "\(info.group)/\(storageVersion)"
     }
 
     /// Whether a field selector may name `field`.

@@ -21,9 +21,13 @@ final class ResourceStorage: Sendable {
 
     enum NamespaceState { case active, terminating, missing }
 
+    /// The uid of the CustomResourceDefinition this resource comes from; nil for built-ins.
+    let crdUID: String?
+
     init(type: ResourceType, store: any Store, cache: ResourceCache, strategy: any ResourceStrategy,
          context: StrategyContext, clock: @escaping @Sendable () -> Date, nameSuffix: @escaping @Sendable () -> String,
-         namespaceCheck: (@Sendable (String) -> NamespaceState)?) {
+         namespaceCheck: (@Sendable (String) -> NamespaceState)?, crdUID: String? = nil) {
+        self.crdUID = crdUID
         self.nameSuffix = nameSuffix
         self.type = type
         self.store = store
@@ -135,8 +139,10 @@ final class ResourceStorage: Sendable {
         for attempt in 1...Self.generateNameAttempts {
             do {
                 let object = prepared
-                let kv = try store.create(storedKey) { revision in Self.encode(object, revision: revision) }
-                return Self.withRevision(object, kv.modRevision)
+                let kv = try store.create(storedKey) { revision in self.encode(object, revision: revision) }
+                let stored = Self.withRevision(object, kv.modRevision)
+                strategy.afterWrite(stored)
+                return stored
             } catch {
                 if case .keyExists = error, let prefix = generatedFrom, !prefix.isEmpty, attempt < Self.generateNameAttempts {
                     let retried = generateName(prefix: prefix)
@@ -252,8 +258,10 @@ final class ResourceStorage: Sendable {
             }
             let prepared = object
             do {
-                let kv = try store.update(key, expectedRevision: cached.revision) { revision in Self.encode(prepared, revision: revision) }
-                return Self.withRevision(prepared, kv.modRevision)
+                let kv = try store.update(key, expectedRevision: cached.revision) { revision in self.encode(prepared, revision: revision) }
+                let stored = Self.withRevision(prepared, kv.modRevision)
+                strategy.afterWrite(stored)
+                return stored
             } catch {
                 if case .conflict = error { continue }
                 if case .notFound = error { throw APIError.notFound(group: info.group, resource: info.resource, name: name) }
@@ -408,8 +416,10 @@ final class ResourceStorage: Sendable {
             if options.dryRun { return (object, false) }
             let prepared = object
             do {
-                let kv = try store.update(key, expectedRevision: cached.revision) { revision in Self.encode(prepared, revision: revision) }
-                return (Self.withRevision(prepared, kv.modRevision), false)
+                let kv = try store.update(key, expectedRevision: cached.revision) { revision in self.encode(prepared, revision: revision) }
+                let stored = Self.withRevision(prepared, kv.modRevision)
+                strategy.afterWrite(stored)
+                return (stored, false)
             } catch {
                 if case .conflict = error { continue }
                 if case .notFound = error { throw APIError.notFound(group: info.group, resource: info.resource, name: name) }
@@ -428,8 +438,12 @@ final class ResourceStorage: Sendable {
         return o
     }
 
-    static func encode(_ object: JSONValue, revision: Int64) -> [UInt8] {
-        JSONWriter.write(withRevision(object, revision))
+    /// The object as stored: at `revision`, in the storage version (a CRD's other served
+    /// versions differ from it only in apiVersion).
+    func encode(_ object: JSONValue, revision: Int64) -> [UInt8] {
+        var stored = Self.withRevision(object, revision)
+        if type.storageVersion != nil { stored["apiVersion"] = .string(type.storageAPIVersion) }
+        return JSONWriter.write(stored)
     }
 
     static func storageError(_ error: StoreError) -> APIError {

@@ -16,6 +16,8 @@ protocol ResourceStrategy: Sendable {
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError)
     /// Called after the object is gone from storage (also after a dry run would have deleted it: no).
     func afterDelete(_ object: JSONValue, context: StrategyContext)
+    /// Called after a create or update is stored, with the object as stored (not on dry runs).
+    func afterWrite(_ object: JSONValue)
     /// Whether a bound object waits for its node before it goes (pods).
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64?
     /// Whether a deleted object must stay, marked, although no metadata finalizer holds it
@@ -33,6 +35,7 @@ extension ResourceStrategy {
     func normalizeUpdate(_ object: inout JSONValue, old: JSONValue) {}
     func prepareForUpdate(_ object: inout JSONValue, old: JSONValue, context: StrategyContext) throws(APIError) {}
     func afterDelete(_ object: JSONValue, context: StrategyContext) {}
+    func afterWrite(_ object: JSONValue) {}
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? { nil }
     func holdsDeletion(_ object: JSONValue) -> Bool { false }
     func prepareForDeletion(_ object: inout JSONValue) {}

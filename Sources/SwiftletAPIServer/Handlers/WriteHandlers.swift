@@ -72,6 +72,7 @@ extension APIServer {
             }
         }
         let directive = try fieldValidation(request)
+        if let structural = type.structuralSchema { return try pruneCustomResource(&object, structural, type: type, directive: directive) }
         guard let schema = type.schema else { return [] }
         let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema)
         if result.isClean { return [] }
@@ -80,10 +81,27 @@ extension APIServer {
         return result.warnings(directive: directive)
     }
 
+    /// A custom resource's fields the CRD's schema does not declare: refused under Strict,
+    /// otherwise pruned, with a warning each under Warn, as apiextensions-apiserver does.
+    func pruneCustomResource(_ object: inout JSONValue, _ schema: StructuralSchema, type: ResourceType,
+                             directive: FieldValidation.Directive) throws(APIError) -> [String] {
+        let unknown = schema.prune(&object)
+        if unknown.isEmpty { return [] }
+        switch directive {
+        case .strict:
+            let kind = type.info.kind
+            throw APIError.badRequest("\(kind) in version \"\(type.info.version)\" cannot be handled as a \(kind): strict decoding error: "
+                + unknown.map { "unknown field \"\($0)\"" }.joined(separator: ", "))
+        case .warn: return unknown.map { "unknown field \"\($0)\"" }
+        case .ignore: return []
+        }
+    }
+
     /// Checks the object a patch produced, worded as upstream words patch failures (422).
     func checkPatchedFields(_ object: inout JSONValue, patch: JSONValue, patchType: PatchType, duplicates: [String],
-                            schema: SchemaNode?, directive: FieldValidation.Directive) throws(APIError) -> [String] {
-        guard let schema else { return [] }
+                            type: ResourceType, directive: FieldValidation.Directive) throws(APIError) -> [String] {
+        if let structural = type.structuralSchema { return try pruneCustomResource(&object, structural, type: type, directive: directive) }
+        guard let schema = type.schema else { return [] }
         let mode: FieldValidation.Mode = patchType == .strategic ? .strategicMergePatch : .mergePatch
         let result = FieldValidation.check(object, duplicateKeys: duplicates, schema: schema, mode: mode)
         if result.isClean { return [] }
@@ -124,6 +142,11 @@ extension APIServer {
         let dryRun = try isDryRun(request)
         let info = storage.info
         let patchType = try PatchType(contentType: request.contentType)
+        if patchType == .strategic, storage.type.structuralSchema != nil {
+            // Custom resources have no strategic merge metadata: upstream refuses the format.
+            throw APIError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+        }
         let parsed: JSONParser.Result
         do { parsed = try JSONParser.parse(request.body) } catch {
             throw APIError.badRequest("error decoding patch: \(error.message)")
@@ -141,7 +164,7 @@ extension APIServer {
                     detail: "the object has been modified; please apply your changes to the latest version and try again")
             }
             warnings = try checkPatchedFields(&patched, patch: parsed.value, patchType: patchType, duplicates: parsed.duplicateKeys,
-                                              schema: storage.type.schema, directive: directive)
+                                              type: storage.type, directive: directive)
             return patched
         }
         return .json(updated, headers: warningHeaders(warnings))

@@ -16,11 +16,9 @@ final class ResourceRegistry: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        /// Qualified resource names (`deployments.apps`) in discovery order.
+        /// `group/version/resource` keys, the way request paths name a resource, in discovery order.
         var order: [String] = []
         var entries: [String: Entry] = [:]
-        /// `group/version/resource`, the way request paths name a resource.
-        var byPath: [String: ResourceStorage] = [:]
     }
 
     private struct Entry {
@@ -40,9 +38,11 @@ final class ResourceRegistry: Sendable {
         "\(group)/\(version)/\(resource)"
     }
 
+    private static func key(_ info: ResourceInfo) -> String { pathKey(group: info.group, version: info.version, resource: info.resource) }
+
     /// Loads the resource's objects into a new watch cache and serves it. A resource already
     /// registered under the same name is refused: remove it first.
-    func register(_ type: ResourceType, strategy: any ResourceStrategy) throws {
+    func register(_ type: ResourceType, strategy: any ResourceStrategy, crdUID: String? = nil) throws {
         let info = type.info
         let cache = try ResourceCache(type: type, store: store)
         // From the revision the cache loaded at, so that no write falls in between.
@@ -53,17 +53,16 @@ final class ResourceRegistry: Sendable {
         let namespaceCheck = info.namespaced ? check : nil
         let storage = ResourceStorage(
             type: type, store: store, cache: cache, strategy: strategy, context: context, clock: clock,
-            nameSuffix: nameSuffix, namespaceCheck: namespaceCheck)
+            nameSuffix: nameSuffix, namespaceCheck: namespaceCheck, crdUID: crdUID)
         let added = state.withLock { s -> Bool in
-            guard s.entries[info.qualifiedResource] == nil else { return false }
-            s.order.append(info.qualifiedResource)
-            s.entries[info.qualifiedResource] = Entry(storage: storage, watch: watch)
-            s.byPath[Self.pathKey(group: info.group, version: info.version, resource: info.resource)] = storage
+            guard s.entries[Self.key(info)] == nil else { return false }
+            s.order.append(Self.key(info))
+            s.entries[Self.key(info)] = Entry(storage: storage, watch: watch)
             return true
         }
         if !added {
             watch.cancel()
-            throw APIServerError.invalidConfiguration("the resource \(info.qualifiedResource) is already served")
+            throw APIServerError.invalidConfiguration("the resource \(info.qualifiedResource) \(info.version) is already served")
         }
     }
 
@@ -71,9 +70,8 @@ final class ResourceRegistry: Sendable {
     /// stored objects stay; whoever removes the resource deletes them first if they must go.
     func remove(_ info: ResourceInfo) {
         let removed = state.withLock { s -> Entry? in
-            guard let entry = s.entries.removeValue(forKey: info.qualifiedResource) else { return nil }
-            s.order.removeAll { $0 == info.qualifiedResource }
-            s.byPath[Self.pathKey(group: info.group, version: info.version, resource: info.resource)] = nil
+            guard let entry = s.entries.removeValue(forKey: Self.key(info)) else { return nil }
+            s.order.removeAll { $0 == Self.key(info) }
             return entry
         }
         removed?.watch.cancel()
@@ -81,11 +79,11 @@ final class ResourceRegistry: Sendable {
     }
 
     func storage(group: String, version: String, resource: String) -> ResourceStorage? {
-        state.withLock { $0.byPath[Self.pathKey(group: group, version: version, resource: resource)] }
+        state.withLock { $0.entries[Self.pathKey(group: group, version: version, resource: resource)]?.storage }
     }
 
     func storage(for info: ResourceInfo) -> ResourceStorage? {
-        state.withLock { $0.entries[info.qualifiedResource]?.storage }
+        state.withLock { $0.entries[Self.key(info)]?.storage }
     }
 
     /// Every served resource's storage, in discovery order.

@@ -45,11 +45,22 @@ public final class ResourceCache: Sendable {
         var initial = State(completeAfter: loaded.revision, revision: loaded.revision)
         for kv in loaded.items {
             if let object = try? JSONParser.parse(kv.value).value {
-                initial.objects[kv.key] = CachedObject(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, type: type)
+                initial.objects[kv.key] = Self.cached(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, type: type)
             }
         }
         initial.sortedKeys = nil
         self.state = Mutex(initial)
+    }
+
+    /// A stored object as this resource serves it: objects of a CRD's version other than its
+    /// storage version are the stored ones with that apiVersion (the `None` conversion).
+    static func cached(key: String, bytes: [UInt8], revision: Int64, object: JSONValue, type: ResourceType) -> CachedObject {
+        guard type.storageVersion != nil, object["apiVersion"]?.stringValue != type.info.apiVersion else {
+            return CachedObject(key: key, bytes: bytes, revision: revision, object: object, type: type)
+        }
+        var converted = object
+        converted["apiVersion"] = .string(type.info.apiVersion)
+        return CachedObject(key: key, bytes: JSONWriter.write(converted), revision: revision, object: converted, type: type)
     }
 
     /// Applies one datastore event and fans it out to the watchers.
@@ -59,12 +70,12 @@ public final class ResourceCache: Sendable {
         switch event.kind {
         case .created, .updated:
             guard let object = try? JSONParser.parse(event.kv.value).value else { return }
-            current = CachedObject(key: event.kv.key, bytes: event.kv.value, revision: event.revision, object: object, type: type)
+            current = Self.cached(key: event.kv.key, bytes: event.kv.value, revision: event.revision, object: object, type: type)
         case .deleted:
             // The DELETED object carries the revision of the delete, as upstream's does.
             guard var object = try? JSONParser.parse(event.kv.value).value else { return }
             object[path: "metadata", "resourceVersion"] = .string(String(event.revision))
-            current = CachedObject(key: event.kv.key, bytes: JSONWriter.write(object), revision: event.revision, object: object, type: type)
+            current = Self.cached(key: event.kv.key, bytes: JSONWriter.write(object), revision: event.revision, object: object, type: type)
         }
         let tooSlow = state.withLock { s -> [AsyncStream<WatchEvent>.Continuation] in
             previous = s.objects[event.kv.key]
@@ -218,10 +229,10 @@ public final class ResourceCache: Sendable {
                     guard let object = try? JSONParser.parse(event.kv.value).value else { continue }
                     var o = object
                     if event.kind == .deleted { o[path: "metadata", "resourceVersion"] = .string(String(event.revision)) }
-                    let current = CachedObject(key: event.kv.key, bytes: event.kind == .deleted ? JSONWriter.write(o) : event.kv.value,
+                    let current = Self.cached(key: event.kv.key, bytes: event.kind == .deleted ? JSONWriter.write(o) : event.kv.value,
                                                revision: event.revision, object: o, type: type)
                     let previous = replayed[event.kv.key] ?? event.previous.flatMap { p in
-                        (try? JSONParser.parse(p.value).value).map { CachedObject(key: p.key, bytes: p.value, revision: p.modRevision, object: $0, type: type) }
+                        (try? JSONParser.parse(p.value).value).map { Self.cached(key: p.key, bytes: p.value, revision: p.modRevision, object: $0, type: type) }
                     }
                     if let e = Self.transition(event.kind, current: current, previous: previous, filter: filter) { initial.append(e) }
                     replayed[event.kv.key] = current

@@ -10,6 +10,7 @@ public struct FieldError: Error, Sendable, Equatable {
         case tooLong = "FieldValueTooLong"
         case notFound = "FieldValueNotFound"
         case typeInvalid = "FieldValueTypeInvalid"
+        case tooMany = "FieldValueTooMany"
     }
 
     public var kind: Kind
@@ -47,12 +48,13 @@ public struct FieldError: Error, Sendable, Equatable {
             }
             if kind == .notFound, let value { return detail.isEmpty ? "\(head): \(Self.render(value))" : "\(head): \(Self.render(value)): \(detail)" }
             return detail.isEmpty ? head : "\(head): \(detail)"
-        case .invalid, .notSupported, .duplicate, .typeInvalid:
+        case .invalid, .notSupported, .duplicate, .typeInvalid, .tooMany:
             let head: String
             switch kind {
             case .invalid: head = "Invalid value"
             case .notSupported: head = "Unsupported value"
             case .duplicate: head = "Duplicate value"
+            case .tooMany: head = "Too many"
             default: head = "Invalid value"
             }
             var text = head

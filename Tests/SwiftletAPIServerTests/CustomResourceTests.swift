@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import SwiftletAPI
+import SwiftletMachinery
+import SwiftletStorage
+@testable import SwiftletAPIServer
+
+/// CustomResourceDefinitions served in process: established at once, their resources served
+/// in every served version, kept across restarts, and deleted with their definition.
+@Suite struct CustomResourceTests {
+    static let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    static let widgets = "/apis/example.com/v1/namespaces/default/widgets"
+
+    static func crd(kind: String = "Widget", plural: String = "widgets") -> JSONValue {
+        [
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": ["name": .string("\(plural).example.com")],
+            "spec": [
+                "group": "example.com", "scope": "Namespaced", "names": ["plural": .string(plural), "kind": .string(kind)],
+                "versions": [
+                    ["name": "v1", "served": true, "storage": true, "subresources": ["status": [:]], "schema": ["openAPIV3Schema": [
+                        "type": "object",
+                        "properties": ["spec": ["type": "object", "properties": ["size": ["type": "integer", "default": 1]]],
+                                       "status": ["type": "object", "properties": ["ready": ["type": "boolean"]]]],
+                    ]]],
+                    ["name": "v1beta1", "served": true, "storage": false, "schema": ["openAPIV3Schema": [
+                        "type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                    ]]],
+                ],
+            ],
+        ]
+    }
+
+    static func widget(_ name: String, _ spec: JSONValue = [:], version: String = "v1") -> JSONValue {
+        ["apiVersion": .string("example.com/\(version)"), "kind": "Widget", "metadata": ["name": .string(name)], "spec": spec]
+    }
+
+    @Test func aDefinitionIsEstablishedAndItsResourcesServed() async throws {
+        let t = try TestServer()
+        let created = await t.request(.POST, Self.crds, body: Self.crd())
+        #expect(created.status == 201)
+        let conditions = created.json[path: "status", "conditions"]?.arrayValue ?? []
+        #expect(conditions.map { "\($0["type"]!.stringValue!)=\($0["status"]!.stringValue!)" } == ["NamesAccepted=True", "Established=True"])
+        #expect(created.json[path: "metadata", "finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"])
+        #expect(created.json[path: "status", "storedVersions"] == ["v1"])
+
+        let w = await t.request(.POST, Self.widgets, body: Self.widget("w1"))
+        #expect(w.status == 201)
+        #expect(w.json[path: "spec", "size"] == 1)  // defaulted
+        // The other served version shows the same object under its apiVersion.
+        let beta = await t.request(.GET, "/apis/example.com/v1beta1/namespaces/default/widgets/w1")
+        #expect(beta.json["apiVersion"] == "example.com/v1beta1")
+        #expect(beta.json[path: "spec", "size"] == 1)
+        // Written through v1beta1, it is stored in v1.
+        #expect(await t.request(.POST, "/apis/example.com/v1beta1/namespaces/default/widgets", body: Self.widget("w2", ["x": 1], version: "v1beta1")).status == 201)
+        #expect(await t.request(.GET, "\(Self.widgets)/w2").json["apiVersion"] == "example.com/v1")
+        let stored = try #require(try t.store.get("/widgets.example.com/default/w2"))
+        #expect(try JSONParser.parse(stored.value).value["apiVersion"] == "example.com/v1")
+
+        // Custom resources refuse unconditional updates and strategic merge patches, as upstream.
+        let put = await t.request(.PUT, "\(Self.widgets)/w1", body: Self.widget("w1", ["size": 2]))
+        #expect(put.status == 422)
+        let smp = await t.request(.PATCH, "\(Self.widgets)/w1", body: ["spec": ["size": 2]], contentType: "application/strategic-merge-patch+json")
+        #expect(smp.status == 415)
+        let merge = await t.request(.PATCH, "\(Self.widgets)/w1", body: ["spec": ["size": 2]], contentType: "application/merge-patch+json")
+        #expect(merge.json[path: "metadata", "generation"] == 2)
+        let status = await t.request(.PATCH, "\(Self.widgets)/w1/status", body: ["status": ["ready": true]], contentType: "application/merge-patch+json")
+        #expect(status.json[path: "status", "ready"] == true)
+        #expect(status.json[path: "metadata", "generation"] == 2)
+
+        // A second definition of the same kind in the group is not accepted.
+        let clash = await t.request(.POST, Self.crds, body: Self.crd(kind: "Widget", plural: "gizmos"))
+        let clashConditions = clash.json[path: "status", "conditions"]?.arrayValue ?? []
+        #expect(clashConditions.first { $0["type"] == "NamesAccepted" }?["status"] == "False")
+        #expect(clashConditions.first { $0["type"] == "NamesAccepted" }?["message"] == #""Widget" is already in use"#)
+        #expect(await t.request(.GET, "/apis/example.com/v1/namespaces/default/gizmos").status == 404)
+    }
+
+    @Test func resourcesSurviveARestartAndGoWithTheirDefinition() async throws {
+        let store = MemoryStore()
+        let first = try TestServer(store: store)
+        _ = await first.request(.POST, Self.crds, body: Self.crd())
+        _ = await first.request(.POST, Self.widgets, body: Self.widget("kept"))
+        first.server.shutdown()
+
+        let t = try TestServer(store: store)
+        let list = await t.request(.GET, Self.widgets)
+        #expect(list.json["items"]?.arrayValue?.compactMap { $0[path: "metadata", "name"]?.stringValue } == ["kept"])
+        let groups = await t.request(.GET, "/apis").json["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(groups.contains("example.com"))
+
+        let deleted = await t.request(.DELETE, "\(Self.crds)/widgets.example.com")
+        #expect(deleted.status == 200)
+        #expect(await t.request(.GET, "\(Self.crds)/widgets.example.com").status == 404)
+        #expect(await t.request(.GET, Self.widgets).status == 404)
+        #expect(try store.get("/widgets.example.com/default/kept") == nil)
+        // Defined again, it starts empty.
+        _ = await t.request(.POST, Self.crds, body: Self.crd())
+        #expect(await t.request(.GET, Self.widgets).json["items"]?.arrayValue?.isEmpty == true)
+    }
+}
