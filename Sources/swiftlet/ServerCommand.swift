@@ -311,6 +311,7 @@ struct ServerCommand: AsyncParsableCommand {
             NodeLifecycleController(context: context),
             NodeIPAMController(context: context),
             ServiceLoadBalancerController(context: context),
+            DisruptionController(context: context),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: connection.writing(as: "kube-scheduler"), informers: informers, log: ClientLog.standardError)

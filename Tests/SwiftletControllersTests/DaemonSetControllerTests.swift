@@ -111,7 +111,7 @@ import SwiftletMachinery
         try await h.settle("agent")
         #expect(await h.until { h.ownedPods("agent").count == 1 })
         try await h.runReady(h.ownedPods("agent")[0])
-        #expect(await h.until { h.ownedPods("agent").first.map(ReplicaSetController.PodState.isReady) == true })
+        #expect(await h.until { h.ownedPods("agent").first.map(PodState.isReady) == true })
         let original = h.ownedPods("agent")[0]
         // A second pod for the same node, made as the controller would.
         var copy = original
@@ -230,7 +230,7 @@ import SwiftletMachinery
         try await h.settle("agent")
         #expect(await h.until { h.ownedPods("agent").count == 2 })
         try await h.runReady(h.ownedPods("agent").first { DaemonSetController.Placement.targetNode(of: $0) == "n1" }!)
-        #expect(await h.until { h.ownedPods("agent").contains(where: ReplicaSetController.PodState.isReady) })
+        #expect(await h.until { h.ownedPods("agent").contains(where: PodState.isReady) })
         try await h.settle("agent")
         var status = try await h.status("agent")
         #expect(status?["desiredNumberScheduled"] == 2)
@@ -311,7 +311,7 @@ import SwiftletMachinery
         try await h.settle("agent")
         #expect(await h.until { h.ownedPods("agent").count == 3 })
         for pod in h.ownedPods("agent") { try await h.runReady(pod) }
-        #expect(await h.until { h.ownedPods("agent").allSatisfy(ReplicaSetController.PodState.isReady) })
+        #expect(await h.until { h.ownedPods("agent").allSatisfy(PodState.isReady) })
         let oldHash = h.ownedPods("agent")[0][path: "metadata", "labels", "controller-revision-hash"]
 
         _ = try await h.client.patch(Resources.daemonsets, namespace: "default", name: "agent", .merge(["spec": ["template": ["spec": [
@@ -331,8 +331,8 @@ import SwiftletMachinery
             // The replacement is not ready: nothing more is deleted.
             try await h.settle("agent")
             #expect(oldPods().count == remaining)
-            for pod in h.ownedPods("agent") where !ReplicaSetController.PodState.isReady(pod) { try await h.runReady(pod) }
-            #expect(await h.until { h.ownedPods("agent").allSatisfy(ReplicaSetController.PodState.isReady) })
+            for pod in h.ownedPods("agent") where !PodState.isReady(pod) { try await h.runReady(pod) }
+            #expect(await h.until { h.ownedPods("agent").allSatisfy(PodState.isReady) })
         }
         try await h.settle("agent")
         #expect(h.targetNodes("agent") == ["n1", "n2", "n3"])

@@ -155,7 +155,7 @@ import SwiftletMachinery
         try await h.settle("agent")
         #expect(await h.until { h.ownedPods("agent").count == 3 })
         for pod in h.ownedPods("agent") { try await h.runReady(pod) }
-        #expect(await h.until { h.ownedPods("agent").allSatisfy(ReplicaSetController.PodState.isReady) })
+        #expect(await h.until { h.ownedPods("agent").allSatisfy(PodState.isReady) })
         let oldPods = Set(h.ownedPods("agent").map(dsName))
 
         _ = try await h.client.patch(Resources.daemonsets, namespace: "default", name: "agent", .merge(["spec": ["template": ["spec": [
@@ -170,13 +170,13 @@ import SwiftletMachinery
             let byNode = Dictionary(grouping: pods) { DaemonSetController.Placement.targetNode(of: $0) ?? "" }
             // maxUnavailable 0: every node keeps a ready pod; maxSurge 1: one node has two.
             #expect(Set(byNode.keys) == ["n1", "n2", "n3"])
-            #expect(byNode.values.allSatisfy { $0.contains(where: ReplicaSetController.PodState.isReady) })
+            #expect(byNode.values.allSatisfy { $0.contains(where: PodState.isReady) })
             #expect(byNode.values.filter { $0.count > 1 }.count <= 1)
-            let waiting = pods.filter { !ReplicaSetController.PodState.isReady($0) }
+            let waiting = pods.filter { !PodState.isReady($0) }
             if waiting.isEmpty && pods.count == 3 && oldPods.isDisjoint(with: pods.map(dsName)) { break }
             #expect(waiting.count <= 1)
             for pod in waiting { try await h.runReady(pod) }
-            #expect(await h.until { h.ownedPods("agent").allSatisfy(ReplicaSetController.PodState.isReady) })
+            #expect(await h.until { h.ownedPods("agent").allSatisfy(PodState.isReady) })
             try await h.finishTerminating()
             rounds += 1
         }

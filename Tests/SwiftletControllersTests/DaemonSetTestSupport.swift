@@ -79,7 +79,7 @@ struct DaemonSetHarness {
     /// The active pods the cache holds with `name`'s uid as their controller.
     func ownedPods(_ name: String) -> [JSONValue] {
         guard let uid = daemonSets.get(key(name))?[path: "metadata", "uid"]?.stringValue else { return [] }
-        return pods.byIndex(name: Indexer.controllerUID.name, value: uid).filter(ReplicaSetController.PodState.isActive)
+        return pods.byIndex(name: Indexer.controllerUID.name, value: uid).filter(PodState.isActive)
     }
 
     /// The node each owned pod is bound for, through its node affinity.

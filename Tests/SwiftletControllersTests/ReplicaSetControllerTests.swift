@@ -70,7 +70,7 @@ import SwiftletMachinery
         let (unscheduled, pending, ready) = (pods[0], pods[1], pods[2])
         try await h.runPod(pending, node: "node-1", phase: "Pending", ready: false)
         try await h.runPod(ready, node: "node-2", phase: "Running", ready: true)
-        #expect(await h.until { h.ownedPods("web").filter(ReplicaSetController.PodState.isReady).count == 1 })
+        #expect(await h.until { h.ownedPods("web").filter(PodState.isReady).count == 1 })
         try await h.settle("web")
 
         _ = try await h.client.patch(Resources.replicasets, namespace: "default", name: "web", .merge(["spec": ["replicas": 1]]))
@@ -140,7 +140,7 @@ import SwiftletMachinery
         for (i, pod) in h.ownedPods("web").enumerated() {
             try await h.runPod(pod, node: "node-\(i)", phase: "Running", ready: true, readySince: h.clock.now)
         }
-        #expect(await h.until { h.ownedPods("web").allSatisfy(ReplicaSetController.PodState.isReady) })
+        #expect(await h.until { h.ownedPods("web").allSatisfy(PodState.isReady) })
         try await h.controller.sync(h.key("web"))
         var status = try await h.client.get(Resources.replicasets, namespace: "default", name: "web")["status"]
         #expect(status?["readyReplicas"] == 2)

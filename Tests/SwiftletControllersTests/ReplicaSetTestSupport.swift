@@ -73,7 +73,7 @@ struct ReplicaSetHarness {
     /// The active pods the cache holds with `name`'s uid as their controller.
     func ownedPods(_ name: String) -> [JSONValue] {
         guard let uid = owners.get(key(name))?[path: "metadata", "uid"]?.stringValue else { return [] }
-        return pods.byIndex(name: Indexer.controllerUID.name, value: uid).filter(ReplicaSetController.PodState.isActive)
+        return pods.byIndex(name: Indexer.controllerUID.name, value: uid).filter(PodState.isActive)
     }
 
     /// Waits (bounded) until the caches satisfy `condition`.

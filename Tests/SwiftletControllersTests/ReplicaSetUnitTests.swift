@@ -124,10 +124,10 @@ import SwiftletMachinery
     @Test func podsAreAvailableOnlyAfterMinReadySeconds() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let pod = Self.pod("p", node: "n", phase: "Running", ready: true, readySince: now - 5)
-        #expect(RS.PodState.isAvailable(pod, minReadySeconds: 0, now: now))
-        #expect(!RS.PodState.isAvailable(pod, minReadySeconds: 5, now: now))
-        #expect(RS.PodState.isAvailable(pod, minReadySeconds: 4, now: now))
-        #expect(!RS.PodState.isActive(Self.pod("done", phase: "Succeeded")))
-        #expect(!RS.PodState.isActive(Self.pod("failed", phase: "Failed")))
+        #expect(PodState.isAvailable(pod, minReadySeconds: 0, now: now))
+        #expect(!PodState.isAvailable(pod, minReadySeconds: 5, now: now))
+        #expect(PodState.isAvailable(pod, minReadySeconds: 4, now: now))
+        #expect(!PodState.isActive(Self.pod("done", phase: "Succeeded")))
+        #expect(!PodState.isActive(Self.pod("failed", phase: "Failed")))
     }
 }

@@ -374,3 +374,39 @@ def test_helm_installs_a_chart_that_brings_a_crd(helm, k, workdir):
     assert k.run("get", "schedule", "crdrel-nightly", check=False).returncode != 0
     k("get", "crd", "schedules.stable.example.com")
     k("delete", "crd", "schedules.stable.example.com")
+
+
+PDB = """
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: drained
+spec:
+  minAvailable: {min}
+  selector:
+    matchLabels:
+      app: drained
+"""
+
+
+def test_kubectl_drain_is_held_by_a_disruption_budget_then_passes(k):
+    k("create", "deployment", "drained", "--image=kiamol/ch02-whoami", "--replicas=2")
+    k.apply(PDB.format(min=2))
+    wait_for(lambda: json.loads(k("get", "pdb", "drained", "-o", "json")).get("status", {}).get("currentHealthy") == 2,
+             what="two healthy pods in the budget")
+    node = json.loads(k("get", "pods", "-l", "app=drained", "-o", "json"))["items"][0]["spec"]["nodeName"]
+    blocked = k.run("drain", node, "--ignore-daemonsets", "--timeout=7s", check=False, timeout=60)
+    assert blocked.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget." in blocked.stderr, blocked.stderr
+    assert len(json.loads(k("get", "pods", "-l", "app=drained", "-o", "json"))["items"]) == 2
+
+    k.apply(PDB.format(min=1))
+    drained = k("drain", node, "--ignore-daemonsets", "--timeout=60s", timeout=90)
+    assert f"node/{node} drained" in drained
+    # The evicted pod was replaced on the other node.
+    wait_for(lambda: [p["spec"].get("nodeName") for p in json.loads(k("get", "pods", "-l", "app=drained", "-o", "json"))["items"]
+                      if p["status"].get("phase") == "Running" and "deletionTimestamp" not in p["metadata"]].count(node) == 0,
+             what="no drained pod left on the node")
+    k("uncordon", node)
+    k("delete", "deployment", "drained")
+    k("delete", "pdb", "drained")

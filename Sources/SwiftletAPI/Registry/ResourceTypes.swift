@@ -7,7 +7,7 @@ public enum ResourceTypes {
     /// What the server serves, in discovery order.
     public static let builtIn: [ResourceType] = [
         namespaces, nodes, pods, services, endpoints, configMaps, secrets, events, serviceAccounts, replicationControllers,
-        deployments, replicaSets, daemonSets, controllerRevisions, endpointSlices, leases, customResourceDefinitions,
+        deployments, replicaSets, daemonSets, controllerRevisions, endpointSlices, leases, podDisruptionBudgets, customResourceDefinitions,
     ]
 
     /// Kinds whose defaulting, validation and printing are written but which are not served

@@ -28,6 +28,7 @@ public enum Resources {
         .init(name: "log", group: "", version: "v1", kind: "Pod", verbs: ["get"]),
         .init(name: "exec", group: "", version: "v1", kind: "PodExecOptions", verbs: ["create", "get"]),
         .init(name: "attach", group: "", version: "v1", kind: "PodAttachOptions", verbs: ["create", "get"]),
+        .init(name: "eviction", group: "policy", version: "v1", kind: "Eviction", verbs: ["create"]),
     ])
     public static let services = make("", "v1", "services", "Service", short: ["svc"], categories: ["all"],
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], status: true)

@@ -145,6 +145,8 @@ extension APIServer {
             return try create(storage, namespace: namespace, request: request)
         case (.POST, let name?, "binding"):
             return try bind(storage, namespace: namespace, name: name, request: request)
+        case (.POST, let name?, "eviction"):
+            return try evict(storage, namespace: namespace, name: name, request: request)
         case (.PUT, let name?, let sub) where sub == nil || sub == "status":
             return try update(storage, namespace: namespace, name: name, subresource: sub, request: request)
         case (.PUT, let name?, "scale"):

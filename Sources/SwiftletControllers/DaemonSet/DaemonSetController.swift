@@ -22,7 +22,6 @@ public final class DaemonSetController: Controller, PodOwningController {
     static let hashLabel = "controller-revision-hash"
     static let generationLabel = "pod-template-generation"
 
-    typealias PodState = ReplicaSetController.PodState
 
     let client: APIClient
     let clock: any Clock

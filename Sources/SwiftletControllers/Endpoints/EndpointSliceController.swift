@@ -180,7 +180,7 @@ public final class EndpointSliceController: Controller {
             if ports.isEmpty, !servicePorts.isEmpty { continue }
             ports.sort { portKey($0) < portKey($1) }
 
-            let ready = ServiceEndpoints.isReady(pod)
+            let ready = PodState.isReady(pod)
             let terminating = ServiceEndpoints.isTerminating(pod)
             var endpoint: JSONValue = [
                 "addresses": [.string(ip)],

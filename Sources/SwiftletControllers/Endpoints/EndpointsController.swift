@@ -136,7 +136,7 @@ public final class EndpointsController: Controller {
 
             let groupKey = ports.map(portKey).joined(separator: ",")
             var group = groups[groupKey] ?? Group(ports: ports)
-            if publishNotReady || ServiceEndpoints.isReady(pod) {
+            if publishNotReady || PodState.isReady(pod) {
                 group.ready.append(address)
             } else {
                 group.notReady.append(address)

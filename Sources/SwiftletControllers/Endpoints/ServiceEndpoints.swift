@@ -83,13 +83,6 @@ enum ServiceEndpoints {
         return pod[path: "status", "podIPs"]?.arrayValue?.first?["ip"]?.stringValue
     }
 
-    /// The pod's Ready condition is True.
-    static func isReady(_ pod: JSONValue) -> Bool {
-        pod[path: "status", "conditions"]?.arrayValue?.contains {
-            $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
-        } ?? false
-    }
-
     /// The container port a Service port reaches on `pod`: a number as given, a name looked
     /// up among the pod's container ports of the same protocol, or the Service port itself
     /// when no targetPort is set. Nil when a name matches no container port.

@@ -31,7 +31,7 @@ extension PodOwningController {
 
     func podUpdated(_ old: JSONValue, _ new: JSONValue) {
         if old[path: "metadata", "resourceVersion"] == new[path: "metadata", "resourceVersion"] { return }
-        let labelsChanged = ReplicaSetController.PodState.labels(old) != ReplicaSetController.PodState.labels(new)
+        let labelsChanged = PodState.labels(old) != PodState.labels(new)
         if new[path: "metadata", "deletionTimestamp"] != nil {
             podDeleted(new)
             if labelsChanged { podDeleted(old) }
@@ -44,7 +44,7 @@ extension PodOwningController {
             guard let owner = controllingOwner(of: new), let key = ObjectKey(owner) else { return }
             queue.add(key)
             let minReady = owner[path: "spec", "minReadySeconds"]?.intValue ?? 0
-            if !ReplicaSetController.PodState.isReady(old) && ReplicaSetController.PodState.isReady(new) && minReady > 0 {
+            if !PodState.isReady(old) && PodState.isReady(new) && minReady > 0 {
                 // Check availability again once the pod has been ready long enough.
                 queue.addAfter(key, .seconds(minReady) + .seconds(1))
             }
@@ -58,7 +58,7 @@ extension PodOwningController {
     func podDeleted(_ pod: JSONValue) {
         guard Indexer.controllerReference(of: pod) != nil,
               let owner = controllingOwner(of: pod), let key = ObjectKey(owner) else { return }
-        expectations.deletionObserved(key, pod: ReplicaSetController.PodState.key(pod))
+        expectations.deletionObserved(key, pod: PodState.key(pod))
         queue.add(key)
     }
 }
