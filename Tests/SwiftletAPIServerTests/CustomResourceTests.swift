@@ -98,4 +98,28 @@ import SwiftletStorage
         _ = await t.request(.POST, Self.crds, body: Self.crd())
         #expect(await t.request(.GET, Self.widgets).json["items"]?.arrayValue?.isEmpty == true)
     }
+
+    @Test func serverSideApplyMergesCustomListsByTheirSchemaKeys() async throws {
+        let t = try TestServer()
+        var crd = Self.crd()
+        crd[path: "spec", "versions"] = [["name": "v1", "served": true, "storage": true, "schema": ["openAPIV3Schema": [
+            "type": "object",
+            "properties": ["spec": ["type": "object", "properties": [
+                "routes": ["type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                           "items": ["type": "object", "properties": ["name": ["type": "string"], "to": ["type": "string"]]]],
+                "owners": ["type": "array", "items": ["type": "string"]],
+            ]]],
+        ]]]]
+        _ = await t.request(.POST, Self.crds, body: crd)
+        let apply = "application/apply-patch+yaml"
+        let first = await t.request(.PATCH, "\(Self.widgets)/w?fieldManager=a",
+                                    body: Self.widget("w", ["routes": [["name": "x", "to": "1"]], "owners": ["a"]]), contentType: apply)
+        #expect(first.status == 201)
+        let second = await t.request(.PATCH, "\(Self.widgets)/w?fieldManager=b&force=true",
+                                     body: Self.widget("w", ["routes": [["name": "y", "to": "2"]], "owners": ["b"]]), contentType: apply)
+        #expect(second.status == 200)
+        // A list-map keeps both managers' items; an atomic list is replaced.
+        #expect(second.json[path: "spec", "routes"] == [["name": "x", "to": "1"], ["name": "y", "to": "2"]])
+        #expect(second.json[path: "spec", "owners"] == ["b"])
+    }
 }

@@ -236,3 +236,26 @@ public struct StructuralSchema: Sendable {
         }
     }
 }
+
+/// Server-side apply's view of a CRD schema: list and map types from the schema's own
+/// `x-kubernetes-list-type`, `x-kubernetes-list-map-keys` and `x-kubernetes-map-type`.
+struct StructuralApplySchema: ApplySchema {
+    let node: JSONValue
+
+    func applyMember(_ name: String) -> (any ApplySchema)? {
+        (node["properties"]?[name] ?? node["additionalProperties"].flatMap { $0.objectValue != nil ? $0 : nil })
+            .map(StructuralApplySchema.init(node:))
+    }
+
+    var applyElements: (any ApplySchema)? { node["items"].map(StructuralApplySchema.init(node:)) }
+
+    var listType: ListType {
+        switch node["x-kubernetes-list-type"]?.stringValue {
+        case "map": return .map(keys: node["x-kubernetes-list-map-keys"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        case "set": return .set
+        default: return .atomic
+        }
+    }
+
+    var isAtomicMap: Bool { node["x-kubernetes-map-type"]?.stringValue == "atomic" }
+}

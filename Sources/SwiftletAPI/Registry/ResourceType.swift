@@ -73,6 +73,13 @@ public struct ResourceType: Sendable {
         self.scaleSelector = scaleSelector
     }
 
+    /// What server-side apply merges and records ownership by: the CRD schema's list and map
+    /// types for custom resources, the built-in schema's merge metadata otherwise.
+    public var applySchema: (any ApplySchema)? {
+        if let structuralSchema { return StructuralApplySchema(node: structuralSchema.root) }
+        return schema
+    }
+
     /// The apiVersion stored objects carry.
     public var storageAPIVersion: String {
         guard let storageVersion else { return info.apiVersion }

@@ -52,7 +52,7 @@ final class ResourceStorage: Sendable {
 
     /// Field ownership for writes through `subresource` (nil: the resource itself).
     func fieldManager(subresource: String?) -> FieldManager {
-        FieldManager(schema: type.schema, apiVersion: info.apiVersion,
+        FieldManager(schema: type.applySchema, apiVersion: info.apiVersion,
                      endpoint: subresource == "status" ? .status : (hasStatus ? .mainWithStatusApart : .whole))
     }
 
