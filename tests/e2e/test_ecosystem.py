@@ -410,3 +410,40 @@ def test_kubectl_drain_is_held_by_a_disruption_budget_then_passes(k):
     k("uncordon", node)
     k("delete", "deployment", "drained")
     k("delete", "pdb", "drained")
+
+
+def test_the_python_kubernetes_client_creates_watches_applies_and_deletes(cluster):
+    from kubernetes import client, config, dynamic, watch
+
+    api_client = config.new_client_from_config(config_file=cluster.kubeconfig)
+    core = client.CoreV1Api(api_client)
+    body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="py-settings"), data={"mode": "on"})
+    created = core.create_namespaced_config_map("default", body)
+    assert created.metadata.resource_version
+
+    stream = watch.Watch()
+    seen = []
+    # The watch starts with the object as it is (ADDED); the patch made then arrives as MODIFIED.
+    for event in stream.stream(core.list_namespaced_config_map, "default", field_selector="metadata.name=py-settings",
+                               timeout_seconds=10):
+        seen.append(event["type"])
+        if event["type"] == "MODIFIED":
+            stream.stop()
+            break
+        core.patch_namespaced_config_map("py-settings", "default", {"data": {"mode": "off"}})
+    assert seen == ["ADDED", "MODIFIED"]
+    assert core.read_namespaced_config_map("py-settings", "default").data == {"mode": "off"}
+
+    # Server-side apply through the dynamic client.
+    dyn = dynamic.DynamicClient(api_client)
+    configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    applied = configmaps.server_side_apply(
+        body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "py-applied"}, "data": {"a": "1"}},
+        namespace="default", field_manager="python")
+    assert applied.data.a == "1"
+    managers = [m.manager for m in applied.metadata.managedFields]
+    assert managers == ["python"]
+
+    core.delete_namespaced_config_map("py-settings", "default")
+    core.delete_namespaced_config_map("py-applied", "default")
+    assert [c.metadata.name for c in core.list_namespaced_config_map("default").items if c.metadata.name.startswith("py-")] == []
