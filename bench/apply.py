@@ -2,7 +2,7 @@
 """Server-side apply against client-side apply: N Deployments applied with the real kubectl, and
 how fast their pods run.
 
-For each mode, in one run, starts `swiftlet server --disable-agent --simulated-nodes 4` on a
+For each mode, in one run, starts `swiftlet server --disable-agent --simulated-nodes 12` on a
 fresh data dir, applies one file of --deployments Deployments (one replica each) with
 `kubectl apply` (client-side: a GET and a create or strategic merge patch per object, and the
 last-applied annotation) or `kubectl apply --server-side` (one apply PATCH per object, with
@@ -24,6 +24,8 @@ import subprocess
 import tempfile
 import time
 
+# Enough simulated nodes for the pods: each takes 110, as a kubelet's default.
+NODES = 12
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 _spec = importlib.util.spec_from_file_location("pod_startup", os.path.join(HERE, "pod-startup.py"))
@@ -67,7 +69,7 @@ class Cluster:
         log = open(os.path.join(self.data_dir, "server.log"), "ab")
         self.proc = subprocess.Popen(
             [binary, "server", "--data-dir", os.path.join(self.data_dir, "data"), "--port", str(self.port),
-             "--disable-agent", "--simulated-nodes", "4"],
+             "--disable-agent", "--simulated-nodes", str(NODES)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.kubeconfig = os.path.join(self.data_dir, "data", "kubeconfig.yaml")
         self.api = startup.API(self.port, os.path.join(self.data_dir, "data"))
@@ -124,7 +126,7 @@ def main():
         manifest = os.path.join(work, "deployments.yaml")
         with open(manifest, "w") as f:
             f.write("".join(DEPLOYMENT.format(i=i) for i in range(args.deployments)))
-        print(f"{args.deployments} Deployments, one replica each, 4 simulated nodes; {binary}\n")
+        print(f"{args.deployments} Deployments, one replica each, {NODES} simulated nodes; {binary}\n")
         print("| mode | round | kubectl apply (s) | all pods Running (s) | pods/s | apply again, unchanged (s) |")
         print("| --- | --- | --- | --- | --- | --- |")
         for round_ in range(1, args.rounds + 1):

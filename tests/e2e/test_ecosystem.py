@@ -351,6 +351,12 @@ def test_a_crd_defines_a_resource_kubectl_creates_validates_prints_watches_and_d
         watch.kill()
         watch.wait()
 
+    # Deleting a namespace deletes its custom resources too.
+    k("create", "namespace", "crns")
+    k.apply("apiVersion: stable.example.com/v1\nkind: Backup\nmetadata: {name: inner, namespace: crns}\nspec: {schedule: '@hourly'}\n")
+    k("delete", "namespace", "crns", "--timeout=30s", timeout=60)
+    assert k("get", "backups", "-A", "-o", "name").strip() == "backup.stable.example.com/nightly"
+
     k("delete", "crd", "backups.stable.example.com")
     assert k.run("get", "backups", check=False).returncode != 0
     assert "backups" not in k("api-resources", "-o", "name")

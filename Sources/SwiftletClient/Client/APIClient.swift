@@ -87,16 +87,49 @@ public final class APIClient: Sendable {
 
     func send(_ method: HTTPMethod, _ path: ResourcePath, body: JSONValue? = nil,
               contentType: String = "application/json") async -> HTTPResponse {
+        await send(method, uri: path.uri, body: body, contentType: contentType)
+    }
+
+    private func send(_ method: HTTPMethod, uri: String, body: JSONValue? = nil, contentType: String = "application/json") async -> HTTPResponse {
         var headers: HTTPHeaders = ["Accept": "application/json", "User-Agent": userAgent]
         if body != nil { headers.add(name: "Content-Type", value: contentType) }
-        return await transport.send(HTTPRequest(method: method, uri: path.uri, headers: headers,
+        return await transport.send(HTTPRequest(method: method, uri: uri, headers: headers,
                                                 body: body.map { JSONWriter.write($0) } ?? []))
+    }
+
+    /// The resources the server serves now, in their preferred versions, from its discovery
+    /// documents as client-go's discovery client reads them: the built-in ones and those
+    /// CustomResourceDefinitions add.
+    public func serverResources() async throws(APIError) -> [ResourceInfo] {
+        var groupVersions = ["v1"]
+        for group in try await object(.GET, uri: "/apis")["groups"]?.arrayValue ?? [] {
+            if let preferred = group[path: "preferredVersion", "groupVersion"]?.stringValue { groupVersions.append(preferred) }
+        }
+        var resources: [ResourceInfo] = []
+        for groupVersion in groupVersions {
+            let parts = groupVersion.split(separator: "/").map(String.init)
+            let (group, version) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts[0])
+            let list = try await object(.GET, uri: group.isEmpty ? "/api/v1" : "/apis/\(groupVersion)")
+            for entry in list["resources"]?.arrayValue ?? [] {
+                guard let name = entry["name"]?.stringValue, !name.contains("/"), let kind = entry["kind"]?.stringValue else { continue }
+                resources.append(ResourceInfo(
+                    group: group, version: version, resource: name, singular: entry["singularName"]?.stringValue ?? "",
+                    kind: kind, namespaced: entry["namespaced"]?.boolValue ?? false,
+                    verbs: entry["verbs"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+            }
+        }
+        return resources
     }
 
     /// Sends a request whose answer is one JSON object, turning failures into `APIError`s.
     private func object(_ method: HTTPMethod, _ path: ResourcePath, body: JSONValue? = nil,
                         contentType: String = "application/json") async throws(APIError) -> JSONValue {
-        let response = await send(method, path, body: body, contentType: contentType)
+        try await object(method, uri: path.uri, body: body, contentType: contentType)
+    }
+
+    private func object(_ method: HTTPMethod, uri: String, body: JSONValue? = nil,
+                        contentType: String = "application/json") async throws(APIError) -> JSONValue {
+        let response = await send(method, uri: uri, body: body, contentType: contentType)
         let bytes = await Self.collect(response.body)
         let code = Int(response.status.code)
         let value = try? JSONParser.parse(bytes).value

@@ -116,7 +116,12 @@ public final class NamespaceController: Controller {
     /// (being deleted, or created meanwhile).
     private func deleteContent(of namespace: String) async throws(APIError) -> Int {
         var remaining = 0
-        for resource in Self.contentResources {
+        // And the custom resources served now, which upstream finds through discovery too.
+        let builtIn = Set(Self.contentResources.map(\.qualifiedResource))
+        let custom = try await client.serverResources().filter {
+            $0.namespaced && $0.verbs.contains("delete") && $0.verbs.contains("list") && !builtIn.contains($0.qualifiedResource)
+        }
+        for resource in Self.contentResources + custom {
             let items = try await client.list(resource, namespace: namespace).items
             for item in items {
                 guard !Self.isDeleting(item) else {
