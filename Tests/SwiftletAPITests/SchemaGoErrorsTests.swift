@@ -1,5 +1,6 @@
 @testable import SwiftletAPI
 import Testing
+import SwiftletMachinery
 
 /// The Go parser ports, against what Go itself prints for the same input (time.Parse as of
 /// Go 1.24, encoding/base64, strconv.Quote, resource.ParseQuantity of apimachinery 1.34).
@@ -72,7 +73,7 @@ import Testing
         ("a\\b", #""a\\b""#), ("\u{2028}", #""\u2028""#),
     ])
     func quote(value: String, expected: String) {
-        #expect(GoDecodeErrors.quote(value) == expected)
+        #expect(GoText.quote(value) == expected)
     }
 
     @Test(arguments: [

@@ -44,17 +44,17 @@ public enum KubernetesProtobuf {
         }
         let kind = envelope.kind.isEmpty ? defaultKind ?? "" : envelope.kind
         let apiVersion = envelope.apiVersion.isEmpty ? defaultAPIVersion ?? "" : envelope.apiVersion
-        let typeMeta = "runtime.TypeMeta{APIVersion:\(goQuoted(envelope.apiVersion)), Kind:\(goQuoted(envelope.kind))}"
+        let typeMeta = "runtime.TypeMeta{APIVersion:\(GoText.quote(envelope.apiVersion)), Kind:\(GoText.quote(envelope.kind))}"
         guard !kind.isEmpty else { throw unrecognized("Object 'Kind' is missing in '\(typeMeta)'") }
         guard !apiVersion.isEmpty else { throw unrecognized("Object 'apiVersion' is missing in '\(typeMeta)'") }
 
         let version = apiVersion.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
         func cannotHandle(_ detail: String) -> APIError {
-            .badRequest("\(kind) in version \(goQuoted(version)) cannot be handled as a \(defaultKind ?? kind): \(detail)")
+            .badRequest("\(kind) in version \(GoText.quote(version)) cannot be handled as a \(defaultKind ?? kind): \(detail)")
         }
         let table = self.table
         guard let type = table.kinds["\(apiVersion)/\(kind)"] else {
-            throw cannotHandle("no kind \(goQuoted(kind)) is registered for version \(goQuoted(apiVersion)) "
+            throw cannotHandle("no kind \(GoText.quote(kind)) is registered for version \(GoText.quote(apiVersion)) "
                 + "in scheme \"pkg/api/legacyscheme/scheme.go:30\"")
         }
         var result = JSONObject()
@@ -122,15 +122,5 @@ public enum KubernetesProtobuf {
         if body[0] == UInt8(ascii: "{") { return String(decoding: start, as: UTF8.self) + more }
         let digits = Array("0123456789abcdef")
         return String(start.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }) + more
-    }
-
-    /// Go's %q for the plain strings these messages quote.
-    static func goQuoted(_ text: String) -> String {
-        var out = "\""
-        for c in text {
-            if c == "\"" || c == "\\" { out.append("\\") }
-            out.append(c)
-        }
-        return out + "\""
     }
 }

@@ -55,7 +55,7 @@ public enum FieldValidation {
             // decoder run keeps at most 100 distinct strict errors.
             result.duplicates = duplicateKeys
             var patchErrors = StrictErrors()
-            for key in duplicateKeys { patchErrors.add("duplicate field " + GoDecodeErrors.quote(key)) }
+            for key in duplicateKeys { patchErrors.add("duplicate field " + GoText.quote(key)) }
             if mode == .strategicMergePatch {
                 // The converter words them with %s, not strconv.Quote, and sorts them.
                 let unknown = result.unknown.map { "unknown field \"\($0)\"" }
@@ -180,7 +180,7 @@ public struct FieldValidationResult: Sendable, Equatable {
     /// JSON text, for a strategic merge patch `FieldValidation.goMapText` of the patch.
     public func patchFailure(patch: String, directive: FieldValidation.Directive) -> APIError? {
         guard let detail = failureDetail(directive) else { return nil }
-        let body = "Invalid value: \(GoDecodeErrors.quote(patch)): \(detail)"
+        let body = "Invalid value: \(GoText.quote(patch)): \(detail)"
         let cause: JSONValue = ["reason": "FieldValueInvalid", "message": .string(body), "field": "patch"]
         return APIError(code: 422, reason: "Invalid", message: " \"\" is invalid: patch: \(body)",
                         details: ["causes": [cause]])
@@ -424,7 +424,7 @@ private struct Collector {
                 let memberPath = parentPath.isEmpty ? key : parentPath + "." + key
                 guard let child = nodes[i].fields[key] else {
                     result.unknown.append(memberPath)
-                    if mode != .strategicMergePatch { strict.add("unknown field " + GoDecodeErrors.quote(memberPath)) }
+                    if mode != .strategicMergePatch { strict.add("unknown field " + GoText.quote(memberPath)) }
                     continue
                 }
                 path = memberPath
@@ -465,7 +465,7 @@ private struct Collector {
             if let count = pendingDuplicates[candidate], count > 0 {
                 pendingDuplicates[candidate] = count - 1
                 result.duplicates.append(path)
-                strict.add("duplicate field " + GoDecodeErrors.quote(path))
+                strict.add("duplicate field " + GoText.quote(path))
                 return
             }
         }

@@ -27,8 +27,8 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
 
     /// As upstream's `printManager` names the owner in conflicts.
     var ownerText: String {
-        var text = goQuoted(manager)
-        if !subresource.isEmpty { text += " with subresource \(goQuoted(subresource))" }
+        var text = GoText.quote(manager)
+        if !subresource.isEmpty { text += " with subresource \(GoText.quote(subresource))" }
         if operation == .update {
             text += " using \(apiVersion)"
             if let time { text += " at \(time)" }
@@ -76,19 +76,4 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
         }
         return .array(sorted.map(\.json))
     }
-}
-
-/// Go's %q for the plain strings managers are.
-func goQuoted(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out + "\""
 }
