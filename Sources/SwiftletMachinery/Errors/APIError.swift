@@ -24,12 +24,20 @@ public struct APIError: Error, Sendable, Equatable {
     /// Whether sending the same request again may succeed without anyone changing it: server
     /// errors, conflicts, throttling and time-outs may; a 4xx that judges the request itself
     /// (bad, forbidden, invalid, too large, unsupported) will not. A missing object is left to
-    /// the caller, which knows whether it expects it back.
+    /// the caller, which knows whether it expects it back. A JSON patch whose `test` failed is
+    /// a 422 without causes: the object changed under the client, which is a conflict.
     public var isRetryable: Bool {
         switch code {
-        case 400, 403, 405, 406, 413, 415, 422: return false
+        case 422: return isPatchTestFailure
+        case 400, 403, 405, 406, 413, 415: return false
         default: return true
         }
+    }
+
+    /// The 422 upstream answers when a JSON patch cannot apply (a failed `test`, a missing path):
+    /// its details carry no causes.
+    public var isPatchTestFailure: Bool {
+        code == 422 && (details?["causes"]?.arrayValue ?? []).isEmpty
     }
 
     /// The `metav1.Status` object for this error.
