@@ -113,4 +113,31 @@ import SwiftletMachinery
         #expect(bookmark?[path: "object", "metadata", "annotations", "k8s.io/initial-events-end"] == "true")
         #expect(bookmark?[path: "object", "metadata", "resourceVersion"] == added?[path: "object", "metadata", "resourceVersion"])
     }
+
+    @Test func hostileApplyBodiesAreRefusedBoundedly() async throws {
+        let t = try TestServer()
+        let uri = "/api/v1/namespaces/default/configmaps/bomb?fieldManager=m"
+        // A billion laughs: nine levels of ten aliases each.
+        var lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", #"a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"#]
+        for i in 1...8 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ",") + "]") }
+        lines.append("data: {k: *a8}")
+        let bomb = await t.request(.PATCH, uri, rawBody: Array(lines.joined(separator: "\n").utf8), contentType: Self.apply)
+        #expect(bomb.status == 400)
+        #expect(bomb.json["message"] == "error decoding YAML: yaml: document contains excessive aliasing")
+        // Nesting deeper than the JSON parser allows, in flow and in block style.
+        let flow = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\na: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        #expect(await t.request(.PATCH, uri, rawBody: Array(flow.utf8), contentType: Self.apply).status == 400)
+        let block = "apiVersion: v1\nkind: ConfigMap\na:\n" + String(repeating: "- ", count: 3000) + "x\n"
+        let deep = await t.request(.PATCH, uri, rawBody: Array(block.utf8), contentType: Self.apply)
+        #expect(deep.status == 400)
+        #expect(deep.json["message"] == "error decoding YAML: the document nests more than 128 levels deep")
+        // A field manager name is bounded.
+        let long = await t.request(.PATCH, "/api/v1/namespaces/default/configmaps/x?fieldManager=" + String(repeating: "m", count: 129),
+                                   body: TestServer.configMap("x"), contentType: Self.apply)
+        #expect(long.status == 422)
+        #expect(long.json["message"] == #"PatchOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes"#)
+        // Aliases within the budget are expanded, as go-yaml does.
+        let fine = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: &d {a: b}\n"
+        #expect(await t.request(.PATCH, "/api/v1/namespaces/default/configmaps/fine?fieldManager=m", rawBody: Array(fine.utf8), contentType: Self.apply).status == 201)
+    }
 }

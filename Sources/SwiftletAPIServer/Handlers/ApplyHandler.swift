@@ -2,7 +2,6 @@ import Foundation
 import NIOHTTP1
 import SwiftletAPI
 import SwiftletMachinery
-import Yams
 
 extension APIServer {
     static let applyMediaType = "application/apply-patch+yaml"
@@ -14,11 +13,12 @@ extension APIServer {
                request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
         let info = storage.info
-        guard let manager = request.query["fieldManager"], !manager.isEmpty else {
+        guard request.query["fieldManager"]?.isEmpty == false else {
             throw APIError.badRequest("fieldManager is required for apply requests")
         }
+        let manager = try fieldManager(request)
         let force = request.query.bool("force") && request.query["force"] != "false"
-        var applied = try Self.decodeApplyConfiguration(request.body)
+        var applied = try ApplyBody.decode(request.body)
         let warnings = try checkFields(&applied, duplicates: [], type: storage.type, request: request)
         try checkApplied(applied, info: info, name: name)
 
@@ -63,49 +63,6 @@ extension APIServer {
         }
         if let bodyName = config[path: "metadata", "name"]?.stringValue, !bodyName.isEmpty, bodyName != name {
             throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
-        }
-    }
-
-    /// The body of an apply: JSON (what kubectl and Helm send) or YAML.
-    static func decodeApplyConfiguration(_ body: [UInt8]) throws(APIError) -> JSONValue {
-        let value: JSONValue
-        if let parsed = try? JSONParser.parse(body).value {
-            value = parsed
-        } else {
-            let node: Yams.Node?
-            do { node = try Yams.compose(yaml: String(decoding: body, as: UTF8.self)) } catch {
-                throw APIError.badRequest("error decoding YAML: \(error)")
-            }
-            value = node.map(Self.json(from:)) ?? .null
-        }
-        guard value.objectValue != nil else {
-            throw APIError.badRequest("couldn't get version/kind; json parse error: the applied configuration must be an object")
-        }
-        return value
-    }
-
-    /// A YAML node as JSON, scalars typed by YAML's core schema.
-    static func json(from node: Yams.Node) -> JSONValue {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style != .plain { return .string(scalar.string) }
-            switch scalar.string {
-            case "", "~", "null", "Null", "NULL": return .null
-            case "true", "True", "TRUE": return .bool(true)
-            case "false", "False", "FALSE": return .bool(false)
-            default:
-                if let i = Int64(scalar.string) { return .int(i) }
-                if let d = Double(scalar.string), scalar.string.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
-                    return .double(d)
-                }
-                return .string(scalar.string)
-            }
-        case .mapping(let mapping):
-            var object = JSONObject()
-            for (key, value) in mapping { object[key.string ?? ""] = json(from: value) }
-            return .object(object)
-        case .sequence(let sequence):
-            return .array(sequence.map(json(from:)))
         }
     }
 }

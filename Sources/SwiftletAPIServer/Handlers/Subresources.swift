@@ -49,7 +49,7 @@ extension APIServer {
         }
         let patch = try patchType.map { t throws(APIError) in try PatchType(contentType: t) }
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: nil, dryRun: dryRun,
-                                                   ownership: .update(manager: fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
+                                                   ownership: .update(manager: try fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
             let currentScale = scale(of: current, type: storage.type)
             let desired: JSONValue
             if let patch {

@@ -14,9 +14,24 @@ extension APIServer {
     }
 
     /// The manager a write records in managedFields: the `fieldManager` parameter, or the
-    /// client's User-Agent up to its first "/" (`kubectl`, `helm`), as upstream.
-    func fieldManager(_ request: HTTPRequest) -> String {
-        if let manager = request.query["fieldManager"], !manager.isEmpty { return manager }
+    /// client's User-Agent up to its first "/" (`kubectl`, `helm`), as upstream. A parameter
+    /// over 128 bytes or with unprintable characters is refused as upstream's
+    /// ValidateFieldManager refuses it (422 on the request's options).
+    func fieldManager(_ request: HTTPRequest) throws(APIError) -> String {
+        if let manager = request.query["fieldManager"], !manager.isEmpty {
+            let options = request.method == .POST ? "CreateOptions" : request.method == .PUT ? "UpdateOptions" : "PatchOptions"
+            if manager.utf8.count > 128 {
+                throw APIError.invalid(group: "meta.k8s.io", kind: options, name: "", errors: [
+                    FieldError(.tooLong, field: "fieldManager", value: .string(manager), detail: "may not be more than 128 bytes"),
+                ])
+            }
+            if let bad = manager.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
+                throw APIError.invalid(group: "meta.k8s.io", kind: options, name: "", errors: [
+                    .invalid("fieldManager", .string(manager), "invalid character U+\(String(format: "%04X", bad.value))"),
+                ])
+            }
+            return manager
+        }
         let agent = request.headers.first(name: "user-agent") ?? ""
         return String(agent.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").prefix(128).description
     }
@@ -123,7 +138,7 @@ extension APIServer {
         let dryRun = try isDryRun(request)
         let (object, warnings) = try decodeBody(request, type: storage.type)
         let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun,
-                                         ownership: .update(manager: fieldManager(request)))
+                                         ownership: .update(manager: try fieldManager(request)))
         return .json(created, status: .created, headers: warningHeaders(warnings))
     }
 
@@ -131,7 +146,7 @@ extension APIServer {
         let dryRun = try isDryRun(request)
         let (object, warnings) = try decodeBody(request, type: storage.type)
         let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun,
-                                         ownership: .update(manager: fieldManager(request)))
+                                         ownership: .update(manager: try fieldManager(request)))
         return .json(updated, headers: warningHeaders(warnings))
     }
 
@@ -154,7 +169,7 @@ extension APIServer {
         let directive = try fieldValidation(request)
         var warnings: [String] = []
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun,
-                                                   ownership: .update(manager: fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
+                                                   ownership: .update(manager: try fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
             var patched = try patchType.apply(parsed.value, to: current, schema: storage.type.schema)
             // A resourceVersion the patch sets is a precondition, as upstream's: the patch
             // applies only to that version (clients use it for optimistic locking).

@@ -99,11 +99,9 @@ public struct FieldManager: Sendable {
         }
         entries.removeAll { $0.sameOwner(me) }
         let others = entries.reduce(FieldSet()) { $0.union($1.fields) }
-        // What this manager applied before and applies no more goes, unless someone else owns it:
-        // list items before their fields, which a removed item takes with it.
-        for path in lastApplied.subtracting(me.fields).subtracting(others).paths.sorted(by: { $0.count < $1.count }) {
-            Self.remove(path[...], from: &merged, schema: schema)
-        }
+        // What this manager applied before and applies no more goes, unless someone else owns it.
+        let released = lastApplied.subtracting(me.fields).subtracting(others)
+        if !released.isEmpty { Self.remove(released, from: &merged, schema: schema) }
         // An apply that changes nothing keeps its entry's time, as upstream's does.
         if let previous, previous.fields == me.fields, let live, Self.sameIgnoringOwnership(live, merged) { me.time = previous.time }
         entries.append(me)
@@ -132,15 +130,23 @@ public struct FieldManager: Sendable {
             case .atomic:
                 return config
             case .set:
-                for item in items where !result.contains(item) { result.append(item) }
+                var present = Set(result)
+                for item in items where present.insert(item).inserted { result.append(item) }
                 return .array(result)
             case .map(let keys):
+                // Items by key, once: a merge stays linear in the list's length.
                 let elements = schema?.applyElements
+                var index: [PathElement: Int] = [:]
+                for (i, item) in result.enumerated() {
+                    let element = FieldValues.element(of: item, keys: keys, index: i)
+                    if index[element] == nil { index[element] = i }
+                }
                 for (i, item) in items.enumerated() {
                     let element = FieldValues.element(of: item, keys: keys, index: i)
-                    if let j = result.indices.first(where: { FieldValues.element(of: result[$0], keys: keys, index: $0) == element }) {
+                    if let j = index[element] {
                         result[j] = merge(result[j], item, elements)
                     } else {
+                        index[element] = result.count
                         result.append(item)
                     }
                 }
@@ -151,33 +157,46 @@ public struct FieldManager: Sendable {
         }
     }
 
-    /// Removes the member at `path`; a map left empty by the removal goes too.
-    static func remove(_ path: ArraySlice<PathElement>, from value: inout JSONValue, schema: (any ApplySchema)?) {
-        guard let element = path.first else { return }
-        let rest = path.dropFirst()
-        switch (element, value) {
-        case (.field(let name), .object(var members)):
-            if rest.isEmpty {
-                members[name] = nil
-            } else if var child = members[name] {
-                let wasEmpty = child.objectValue?.isEmpty == true
-                remove(rest, from: &child, schema: schema?.applyMember(name))
-                members[name] = (!wasEmpty && child.objectValue?.isEmpty == true) ? nil : child
+    /// Removes the members at `paths`, in one walk of the object; a map left empty by the
+    /// removals goes too. Only the branches leading to a removed member are walked.
+    static func remove(_ paths: FieldSet, from value: inout JSONValue, schema: (any ApplySchema)?) {
+        var prefixes = Set<FieldPath>()
+        for path in paths.paths {
+            for length in 1..<max(1, path.count) { prefixes.insert(Array(path.prefix(length))) }
+        }
+        remove(paths.paths, prefixes, at: [], from: &value, schema: schema)
+    }
+
+    private static func remove(_ targets: Set<FieldPath>, _ prefixes: Set<FieldPath>, at path: FieldPath,
+                               from value: inout JSONValue, schema: (any ApplySchema)?) {
+        switch value {
+        case .object(var members):
+            for (name, member) in members {
+                let childPath = path + [.field(name)]
+                if targets.contains(childPath) {
+                    members[name] = nil
+                } else if prefixes.contains(childPath) {
+                    var child = member
+                    let wasEmpty = child.objectValue?.isEmpty == true
+                    remove(targets, prefixes, at: childPath, from: &child, schema: schema?.applyMember(name))
+                    members[name] = (!wasEmpty && child.objectValue?.isEmpty == true) ? nil : child
+                }
             }
             value = .object(members)
-        case (.value(let json), .array(var items)) where rest.isEmpty:
-            items.removeAll { JSONWriter.string($0) == json }
-            value = .array(items)
-        case (.key, .array(var items)), (.index, .array(var items)):
-            let keys: [String]
-            if case .map(let k)? = schema?.listType { keys = k } else { keys = [] }
-            guard let i = items.indices.first(where: { FieldValues.element(of: items[$0], keys: keys, index: $0) == element }) else { return }
-            if rest.isEmpty {
-                items.remove(at: i)
-            } else {
-                remove(rest, from: &items[i], schema: schema?.applyElements)
+        case .array(let items):
+            var kept: [JSONValue] = []
+            kept.reserveCapacity(items.count)
+            let keys: [String]?
+            if case .map(let k)? = schema?.listType { keys = k } else { keys = nil }
+            for (i, item) in items.enumerated() {
+                let element: PathElement = keys.map { FieldValues.element(of: item, keys: $0, index: i) } ?? .value(JSONWriter.string(item))
+                let itemPath = path + [element]
+                if targets.contains(itemPath) { continue }
+                var child = item
+                if prefixes.contains(itemPath) { remove(targets, prefixes, at: itemPath, from: &child, schema: schema?.applyElements) }
+                kept.append(child)
             }
-            value = .array(items)
+            value = .array(kept)
         default:
             return
         }
