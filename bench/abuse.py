@@ -113,13 +113,8 @@ class Server:
         startup.wait_for(ready, 60, "/readyz", self.proc)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            startup.stop_server(self.proc)
 
     def log_tail(self):
         try:

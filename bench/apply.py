@@ -87,12 +87,7 @@ class Cluster:
         return len(pods["items"])
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        startup.stop_server(self.proc)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
