@@ -46,8 +46,15 @@ ROOTS = [("v1", "k8s.io.api.core.v1", k) for k in [
     ("batch/v1", "k8s.io.api.batch.v1", "Job"),
     ("batch/v1", "k8s.io.api.batch.v1", "CronJob"),
     ("policy/v1", "k8s.io.api.policy.v1", "Eviction"),
+    ("policy/v1", "k8s.io.api.policy.v1", "PodDisruptionBudget"),
     ("events.k8s.io/v1", "k8s.io.api.events.v1", "Event"),
-]
+] + [
+    ("rbac.authorization.k8s.io/v1", "k8s.io.api.rbac.v1", k)
+    for k in ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]] + [
+    ("authentication.k8s.io/v1", "k8s.io.api.authentication.v1", k)
+    for k in ["TokenRequest", "TokenReview", "SelfSubjectReview"]] + [
+    ("authorization.k8s.io/v1", "k8s.io.api.authorization.v1", k)
+    for k in ["SubjectAccessReview", "SelfSubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"]]
 # DeleteOptions is registered in every group version, and a typed client names its own.
 ROOTS += [(v, META, "DeleteOptions") for v in sorted({r[0] for r in ROOTS} | {"meta.k8s.io/v1"})]
 
@@ -59,6 +66,9 @@ SPECIAL = {
     "k8s.io.apimachinery.pkg.runtime.RawExtension": "j",
     "k8s.io.apimachinery.pkg.api.resource.Quantity": "q",
     "k8s.io.apimachinery.pkg.util.intstr.IntOrString": "n",
+    # type ExtraValue []string: a message of repeated string items, in JSON only the list.
+    "k8s.io.api.authentication.v1.ExtraValue": "a",
+    "k8s.io.api.authorization.v1.ExtraValue": "a",
 }
 SCALARS = {"string": "s", "bool": "b", "int32": "i", "int64": "l", "bytes": "y"}
 
@@ -253,7 +263,8 @@ def main():
 // The first line maps apiVersion/Kind to a message. Then one message per line, numbered from 0:
 // its name, then its fields in Go struct order as number=jsonName:kind. A kind is s string,
 // b bool, i int32, l int64, y bytes, t Time, m MicroTime, q Quantity, n IntOrString,
-// j raw JSON (RawExtension, FieldsV1), or a message number; *X is repeated X,
+// j raw JSON (RawExtension, FieldsV1), a a named string slice (ExtraValue), or a message
+// number; *X is repeated X,
 // %%X a map from string to X. Suffix ? drops a zero value ("", 0, false, a zero time: Go's
 // omitempty on non-pointer scalars, omitzero); ^ inlines the message's members into the
 // enclosing object (its JSON name is empty).

@@ -46,7 +46,12 @@ ROOTS = [
     ("batch", "v1", "Job"),
     ("batch", "v1", "CronJob"),
     ("policy", "v1", "Eviction"),
+    ("policy", "v1", "PodDisruptionBudget"),
     ("events.k8s.io", "v1", "Event"),
+] + [("rbac.authorization.k8s.io", "v1", k) for k in ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]] + [
+    ("authentication.k8s.io", "v1", k) for k in ["TokenRequest", "TokenReview", "SelfSubjectReview"]] + [
+    ("authorization.k8s.io", "v1", k)
+    for k in ["SubjectAccessReview", "SelfSubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectRulesReview"]
 ]
 
 # Types whose Go UnmarshalJSON replaces struct decoding: how each one decodes.

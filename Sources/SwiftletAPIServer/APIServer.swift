@@ -15,6 +15,7 @@ public final class APIServer: Sendable {
     /// The resources served now: the built-in ones, and those added at run time.
     let registry: ResourceRegistry
     let allocators: ServiceAllocators
+    let openAPIDocuments = OpenAPIDocuments()
     /// The node agents that serve pods' logs, exec and attach.
     public let nodeStreaming = NodeStreamingRegistry()
     /// Requests being served now, read-only and mutating apart.

@@ -122,4 +122,125 @@ import SwiftletStorage
         #expect(second.json[path: "spec", "routes"] == [["name": "x", "to": "1"], ["name": "y", "to": "2"]])
         #expect(second.json[path: "spec", "owners"] == ["b"])
     }
+
+    @Test func theScaleSubresourceReadsAndWritesTheDefinitionsPaths() async throws {
+        let t = try TestServer()
+        var crd = Self.crd()
+        crd[path: "spec", "versions"] = [["name": "v1", "served": true, "storage": true,
+            "subresources": ["scale": ["specReplicasPath": ".spec.count", "statusReplicasPath": ".status.count",
+                                       "labelSelectorPath": ".status.selector"]],
+            "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]]]]
+        #expect(await t.request(.POST, Self.crds, body: crd).status == 201)
+        var widget = Self.widget("w", ["count": 2])
+        widget["status"] = ["count": 1, "selector": "app=w"]
+        #expect(await t.request(.POST, Self.widgets, body: widget).status == 201)
+
+        let scale = await t.request(.GET, "\(Self.widgets)/w/scale")
+        #expect(scale.json["kind"] == "Scale" && scale.json["apiVersion"] == "autoscaling/v1")
+        #expect(scale.json[path: "spec", "replicas"] == 2)
+        // Without a status subresource, status is written with the object.
+        #expect(scale.json[path: "status"] == ["replicas": 1, "selector": "app=w"])
+
+        let patched = await t.request(.PATCH, "\(Self.widgets)/w/scale", body: ["spec": ["replicas": 5]], contentType: "application/merge-patch+json")
+        #expect(patched.status == 200)
+        #expect(patched.json[path: "spec", "replicas"] == 5)
+        #expect(await t.request(.GET, "\(Self.widgets)/w").json[path: "spec", "count"] == 5)
+        let discovery = await t.request(.GET, "/apis/example.com/v1").json["resources"]?.arrayValue ?? []
+        #expect(discovery.contains { $0["name"] == "widgets/scale" })
+    }
+
+    @Test func definitionsRefuseSchemaKeywordsAndScalePathsUpstreamRefuses() async throws {
+        let t = try TestServer()
+        var crd = Self.crd()
+        crd[path: "spec", "versions"] = [["name": "v1", "served": true, "storage": true,
+            "subresources": ["scale": ["specReplicasPath": ".status.count", "statusReplicasPath": "status.count"]],
+            "schema": ["openAPIV3Schema": ["type": "object", "properties": [
+                "spec": ["$ref": "#/definitions/x"], "list": ["type": "array", "items": [["type": "string"]]],
+                "nothing": ["type": "null"],
+            ]]]]]
+        let refused = await t.request(.POST, Self.crds, body: crd)
+        #expect(refused.status == 422)
+        let causes = Set((refused.json[path: "details", "causes"]?.arrayValue ?? []).compactMap { $0["field"]?.stringValue })
+        #expect(causes == [
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].$ref",
+            "spec.versions[0].schema.openAPIV3Schema.properties[list].items",
+            "spec.versions[0].schema.openAPIV3Schema.properties[nothing].type",
+            "spec.versions[0].subresources.scale.specReplicasPath",
+            "spec.versions[0].subresources.scale.statusReplicasPath",
+        ])
+        let message = refused.json["message"]?.stringValue ?? ""
+        #expect(message.contains("$ref is not supported"))
+        #expect(message.contains(#"spec.versions[0].subresources.scale.specReplicasPath: Invalid value: ".status.count": should be a json path under .spec"#))
+        #expect(message.contains(#"spec.versions[0].subresources.scale.statusReplicasPath: Invalid value: "status.count": must be a simple json path starting with ."#))
+        #expect(await t.request(.GET, "\(Self.crds)/widgets.example.com").status == 404)
+    }
+
+    @Test func openAPIPublishesTheDefinitionsSchemaBesideTheBuiltInKinds() async throws {
+        let t = try TestServer()
+        var crd = Self.crd()
+        crd[path: "spec", "versions", ] = [["name": "v1", "served": true, "storage": true, "schema": ["openAPIV3Schema": [
+            "type": "object", "description": "A widget.",
+            "properties": ["spec": ["type": "object", "properties": ["size": ["type": "integer", "description": "How big."]]]],
+        ]]]]
+        let before = await t.request(.GET, "/openapi/v3")
+        #expect(before.json[path: "paths", "apis/example.com/v1"] == nil)
+        #expect(await t.request(.POST, Self.crds, body: crd).status == 201)
+
+        let index = await t.request(.GET, "/openapi/v3")
+        let url = try #require(index.json[path: "paths", "apis/example.com/v1", "serverRelativeURL"]?.stringValue)
+        let document = await t.request(.GET, url)
+        let schemas = try #require(document.json[path: "components", "schemas"])
+        let widget = try #require(schemas["com.example.v1.Widget"])
+        #expect(widget["description"] == "A widget.")
+        #expect(widget["x-kubernetes-group-version-kind"] == [["group": "example.com", "kind": "Widget", "version": "v1"]])
+        #expect(widget[path: "properties", "spec", "properties", "size", "description"] == "How big.")
+        // metadata is ObjectMeta's, referenced in version 3's form, and ObjectMeta comes along.
+        #expect(widget[path: "properties", "metadata", "allOf"] == [["$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]])
+        #expect(schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]?["description"] != nil)
+
+        // Built-in kinds carry upstream's definitions; version 2 refers to them as #/definitions/.
+        let apps = await t.request(.GET, "/openapi/v3/apis/apps/v1")
+        let deployment = try #require(apps.json[path: "components", "schemas", "io.k8s.api.apps.v1.Deployment"])
+        #expect(deployment["description"] == "Deployment enables declarative updates for Pods and ReplicaSets.")
+        #expect(apps.json[path: "components", "schemas", "io.k8s.api.core.v1.PodSpec"] != nil)
+        let v2 = await t.request(.GET, "/openapi/v2")
+        #expect(v2.json[path: "definitions", "io.k8s.api.apps.v1.Deployment", "properties", "spec", "$ref"] == "#/definitions/io.k8s.api.apps.v1.DeploymentSpec")
+        #expect(v2.json[path: "definitions", "com.example.v1.Widget"] != nil)
+
+        // Deleting the definition takes its document away.
+        _ = await t.request(.DELETE, "\(Self.crds)/widgets.example.com")
+        #expect(await t.request(.GET, "/openapi/v3").json[path: "paths", "apis/example.com/v1"] == nil)
+    }
+
+    @Test func selectableFieldsServeFieldSelectors() async throws {
+        let t = try TestServer()
+        var crd = Self.crd()
+        crd[path: "spec", "versions"] = [["name": "v1", "served": true, "storage": true,
+            "selectableFields": [["jsonPath": ".spec.color"], ["jsonPath": ".spec.size"]],
+            "schema": ["openAPIV3Schema": ["type": "object", "properties": ["spec": ["type": "object", "properties": [
+                "color": ["type": "string"], "size": ["type": "integer"], "tags": ["type": "array", "items": ["type": "string"]],
+            ]]]]]]]
+        #expect(await t.request(.POST, Self.crds, body: crd).status == 201)
+        for (name, color, size) in [("a", "red", 1), ("b", "blue", 1), ("c", "red", 2)] {
+            #expect(await t.request(.POST, Self.widgets, body: Self.widget(name, ["color": .string(color), "size": .int(Int64(size))])).status == 201)
+        }
+        let red = await t.request(.GET, "\(Self.widgets)?fieldSelector=spec.color%3Dred,spec.size%3D1")
+        #expect((red.json["items"]?.arrayValue ?? []).map { $0[path: "metadata", "name"] } == ["a"])
+        let unknown = await t.request(.GET, "\(Self.widgets)?fieldSelector=spec.tags%3Dx")
+        #expect(unknown.status == 400)
+
+        var bad = Self.crd(kind: "Gadget", plural: "gadgets")
+        bad[path: "spec", "versions"] = [["name": "v1", "served": true, "storage": true,
+            "selectableFields": [["jsonPath": ".spec.tags"], ["jsonPath": ".spec.nothing"], ["jsonPath": ".spec.color"], ["jsonPath": ".spec.color"], [:]],
+            "schema": ["openAPIV3Schema": ["type": "object", "properties": ["spec": ["type": "object", "properties": [
+                "color": ["type": "string"], "tags": ["type": "array", "items": ["type": "string"]],
+            ]]]]]]]
+        let refused = await t.request(.POST, Self.crds, body: bad)
+        #expect(refused.status == 422)
+        let message = refused.json["message"]?.stringValue ?? ""
+        #expect(message.contains(#"spec.versions[0].selectableFields[0].jsonPath: Invalid value: ".spec.tags": must point to a field of type string, boolean or integer."#))
+        #expect(message.contains(#"spec.versions[0].selectableFields[1].jsonPath: Invalid value: ".spec.nothing": is an invalid path"#))
+        #expect(message.contains(#"spec.versions[0].selectableFields[3].jsonPath: Duplicate value: ".spec.color""#))
+        #expect(message.contains("spec.versions[0].selectableFields[4].jsonPath: Required value"))
+    }
 }

@@ -175,4 +175,32 @@ import SwiftletMachinery
         try await Task.sleep(for: .milliseconds(200))
         #expect(await cluster.live(Resources.pods, "widget-pod") != nil)
     }
+
+    /// A CRD created while the collector runs makes its kind collectable: as owner and as dependent.
+    @Test func customResourcesOwnAndAreOwned() async throws {
+        let cluster = try GCTestCluster()
+        let c = cluster.client
+        let gc = GarbageCollector(context: cluster.context)
+        let running = await cluster.run([gc])
+        defer { running.cancel() }
+
+        let crd: JSONValue = [
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": ["name": "widgets.example.com"],
+            "spec": ["group": "example.com", "scope": "Namespaced", "names": ["plural": "widgets", "kind": "Widget"],
+                     "versions": [["name": "v1", "served": true, "storage": true,
+                                   "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]]]]],
+        ]
+        let widgets = try #require(CustomResourceDefinitions.storageResource(of: crd))
+        _ = try await c.create(Resources.customresourcedefinitions, crd)
+        let owner = try await c.create(widgets, ["apiVersion": "example.com/v1", "kind": "Widget", "metadata": ["name": "owner", "namespace": "default"]])
+        _ = try await c.create(Resources.pods, F.pod("widget-pod", owners: [F.ownerReference(owner)]))
+        let configMap = try await c.create(Resources.configmaps, F.configMap("widget-owner", namespace: "default"))
+        _ = try await c.create(widgets, ["apiVersion": "example.com/v1", "kind": "Widget", "metadata": [
+            "name": "owned", "namespace": "default", "ownerReferences": [F.ownerReference(configMap)]]])
+
+        try await c.delete(widgets, namespace: "default", name: "owner")
+        #expect(await gcEventually { await cluster.live(Resources.pods, "widget-pod") == nil })
+        try await c.delete(Resources.configmaps, namespace: "default", name: "widget-owner")
+        #expect(await gcEventually { await cluster.live(widgets, "owned") == nil })
+    }
 }

@@ -97,6 +97,37 @@ final class ApplyTestSchema: ApplySchema {
             """)
     }
 
+    /// An object client-side apply made: its fields owned by kubectl-client-side-apply through
+    /// an Update, and the last-applied annotation holding what was applied.
+    func clientSideApplied(_ config: JSONValue) throws -> JSONValue {
+        var object = config
+        object[path: "metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"] = .string(JSONWriter.string(config))
+        let entries = Self.manager.update(old: nil, new: object, manager: "kubectl-client-side-apply", time: Self.time)
+        object[path: "metadata", "managedFields"] = ManagedFieldsEntry.json(entries)
+        return object
+    }
+
+    @Test func kubectlsServerSideApplyTakesOverWhatItsClientSideApplySet() throws {
+        let live = try clientSideApplied(Self.config(replicas: 1))
+        let upgraded = try apply(live, Self.config(replicas: 3), as: "kubectl")
+        #expect(upgraded[path: "spec", "replicas"] == 3)
+        #expect(entry(upgraded, "kubectl")?.fields.contains([.field("spec"), .field("replicas")]) == true)
+        #expect(entry(upgraded, "kubectl-client-side-apply")?.fields.contains([.field("spec"), .field("replicas")]) == false)
+        // The annotation follows the applied configuration, keys sorted as Go writes them.
+        let annotation = upgraded[path: "metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"]?.stringValue
+        #expect(annotation?.hasPrefix(#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app":"web"},"name":"web"},"spec":{"#) == true)
+        #expect(annotation?.contains(#""replicas":3"#) == true)
+        #expect(annotation?.hasSuffix("}\n") == true)
+
+        // Another manager is not kubectl: it conflicts as anywhere.
+        #expect(throws: APIError.self) { try apply(live, Self.config(replicas: 3), as: "ci") }
+        // A value changed since the client-side apply is no longer what it applied.
+        var drifted = live
+        drifted[path: "spec", "replicas"] = 7
+        let conflict = #expect(throws: APIError.self) { try apply(drifted, Self.config(replicas: 3), as: "kubectl") }
+        #expect(conflict?.message == #"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1 at 2026-12-07T12:00:00Z: .spec.replicas"#)
+    }
+
     @Test func forceTakesTheFieldsAndTheOldOwnerLetsGo() throws {
         let first = try apply(nil, Self.config(), as: "kubectl")
         let forced = try apply(first, Self.config(replicas: 5), as: "hpa", force: true)

@@ -137,13 +137,27 @@ def test_server_side_apply_conflicts_between_managers_until_forced(k):
     k("delete", "deploy", "web")
 
 
-def test_client_side_apply_owns_fields_that_server_side_apply_then_conflicts_with(k):
-    k.apply(DEPLOY.format(replicas=1).replace("name: web\nspec", "name: csa\nspec"))
+def test_server_side_apply_takes_over_what_client_side_apply_set(k):
+    csa = DEPLOY.replace("name: web\nspec", "name: csa\nspec")
+    k.apply(csa.format(replicas=1))
     managers = {m["manager"] for m in json.loads(k("get", "deploy", "csa", "-o", "json", "--show-managed-fields"))["metadata"]["managedFields"]}
     assert "kubectl-client-side-apply" in managers
-    conflict = k.run("apply", "-f", "-", "--server-side", input=DEPLOY.format(replicas=3).replace("name: web\nspec", "name: csa\nspec"),
-                     check=False)
-    assert 'conflict with "kubectl-client-side-apply" using apps/v1' in conflict.stderr
+    # kubectl's server-side apply inherits the fields its last-applied annotation still matches.
+    out = k.run("apply", "-f", "-", "--server-side", input=csa.format(replicas=3))
+    assert "deployment.apps/csa serverside-applied" in out.stdout
+    live = json.loads(k("get", "deploy", "csa", "-o", "json", "--show-managed-fields"))
+    assert live["spec"]["replicas"] == 3
+    last_applied = json.loads(live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last_applied["spec"]["replicas"] == 3
+    owners = {m["manager"]: m["fieldsV1"] for m in live["metadata"]["managedFields"]}
+    assert "f:replicas" in json.dumps(owners["kubectl"])
+    assert "f:replicas" not in json.dumps(owners.get("kubectl-client-side-apply", {}))
+    # A field someone else changed since is theirs: that still conflicts.
+    k("patch", "deploy", "csa", "--field-manager=tuner", "--type=merge", "-p", '{"spec":{"minReadySeconds":5}}')
+    conflict = k.run("apply", "-f", "-", "--server-side", check=False,
+                     input=csa.format(replicas=3).replace("  replicas: 3", "  replicas: 3\n  minReadySeconds: 9"))
+    assert conflict.returncode != 0
+    assert 'conflict with "tuner" using apps/v1' in conflict.stderr and ".spec.minReadySeconds" in conflict.stderr, conflict.stderr
     k("delete", "deploy", "csa")
 
 
@@ -283,6 +297,23 @@ def test_kubectl_versions_apply_a_file_of_many_kinds_with_default_validation(clu
     kv("delete", "namespace", f"mixed-{tag}", "--wait=false")
 
 
+@pytest.mark.parametrize("version,binary", versioned_kubectls(), ids=lambda v: v if v.startswith("1.") else "")
+def test_kubectl_explain_prints_the_fields_of_built_in_kinds(cluster, workdir, version, binary):
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"kubectl {version} is not installed at {binary}")
+    kv = Kubectl(binary, cluster, workdir / f"cache-explain-{version}")
+    # kubectl 1.27 and later read OpenAPI v3; the v2 output reads the v2 document, in protobuf.
+    for output in ("plaintext", "plaintext-openapiv2"):
+        strategy = kv("explain", "deployment.spec.strategy", f"--output={output}")
+        assert "DeploymentStrategy describes how to replace existing pods with new ones." in strategy, strategy
+        assert "rollingUpdate" in strategy and "Rolling update config params." in strategy, strategy
+    recursive = kv("explain", "pods.spec.containers", "--recursive")
+    for field in ("livenessProbe", "httpGet", "terminationMessagePolicy", "imagePullPolicy"):
+        assert field in recursive, recursive
+    unknown = kv.run("explain", "deployment.spec.bogus", check=False)
+    assert unknown.returncode != 0 and 'field "bogus" does not exist' in unknown.stderr, unknown.stderr
+
+
 CRD = """
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -302,6 +333,7 @@ spec:
       storage: true
       subresources:
         status: {}
+        scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
       additionalPrinterColumns:
         - name: Schedule
           type: string
@@ -317,18 +349,22 @@ spec:
               type: object
               required: [schedule]
               properties:
-                schedule: {type: string, pattern: '^@(daily|hourly)$'}
+                schedule: {type: string, pattern: '^@(daily|hourly)$', description: When the backup runs.}
                 keep: {type: integer, minimum: 1, default: 7}
+                replicas: {type: integer}
             status:
               type: object
               properties:
                 done: {type: boolean}
+                replicas: {type: integer}
 """
 
 
 def test_a_crd_defines_a_resource_kubectl_creates_validates_prints_watches_and_deletes(k):
     k.apply(CRD)
     k("wait", "--for=condition=Established", "crd/backups.stable.example.com", "--timeout=20s")
+    explained = k("explain", "backups.spec")
+    assert "schedule\t<string> -required-" in explained and "When the backup runs." in explained, explained
     watch = subprocess.Popen([k.binary, "--kubeconfig", k.server.kubeconfig, "get", "backups", "--watch", "-o", "name"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
@@ -350,6 +386,37 @@ def test_a_crd_defines_a_resource_kubectl_creates_validates_prints_watches_and_d
     finally:
         watch.kill()
         watch.wait()
+
+    # The scale subresource reads and writes the CRD's replica paths.
+    k("scale", "backup", "nightly", "--replicas=3")
+    assert json.loads(k("get", "backup", "nightly", "-o", "json"))["spec"]["replicas"] == 3
+    scale = json.loads(k("get", "--raw", "/apis/stable.example.com/v1/namespaces/default/backups/nightly/scale"))
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 3 and scale["status"]["replicas"] == 0
+
+    # The garbage collector follows owner references to and from custom resources.
+    k.apply("apiVersion: stable.example.com/v1\nkind: Backup\nmetadata: {name: owner}\nspec: {schedule: '@daily'}\n")
+    owner_uid = json.loads(k("get", "backup", "owner", "-o", "json"))["metadata"]["uid"]
+    k.apply(f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: owned-by-backup
+  ownerReferences: [{{apiVersion: stable.example.com/v1, kind: Backup, name: owner, uid: {owner_uid}}}]
+""")
+    k("create", "configmap", "backup-owner")
+    cm_uid = json.loads(k("get", "configmap", "backup-owner", "-o", "json"))["metadata"]["uid"]
+    k.apply(f"""apiVersion: stable.example.com/v1
+kind: Backup
+metadata:
+  name: owned-by-configmap
+  ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: backup-owner, uid: {cm_uid}}}]
+spec: {{schedule: '@daily'}}
+""")
+    k("delete", "backup", "owner")
+    wait_for(lambda: k.run("get", "configmap", "owned-by-backup", check=False).returncode != 0, timeout=20,
+             what="the garbage collector to delete the custom resource's dependent")
+    k("delete", "configmap", "backup-owner")
+    wait_for(lambda: k.run("get", "backup", "owned-by-configmap", check=False).returncode != 0, timeout=20,
+             what="the garbage collector to delete the dependent custom resource")
 
     # Deleting a namespace deletes its custom resources too.
     k("create", "namespace", "crns")
@@ -397,7 +464,8 @@ spec:
 
 def test_kubectl_drain_is_held_by_a_disruption_budget_then_passes(k):
     k("create", "deployment", "drained", "--image=kiamol/ch02-whoami", "--replicas=2")
-    k.apply(PDB.format(min=2))
+    # kubectl create sends the budget as protobuf.
+    k("create", "pdb", "drained", "--selector=app=drained", "--min-available=2")
     wait_for(lambda: json.loads(k("get", "pdb", "drained", "-o", "json")).get("status", {}).get("currentHealthy") == 2,
              what="two healthy pods in the budget")
     node = json.loads(k("get", "pods", "-l", "app=drained", "-o", "json"))["items"][0]["spec"]["nodeName"]

@@ -68,12 +68,103 @@ public enum CustomResourceDefinitions {
             let path = ValidationPath("spec.versions").index(i)
             let versionName = FieldRead.string(version["name"])
             errors += CommonRules.dns1123Label(versionName, path.child("name"))
-            if version[path: "schema", "openAPIV3Schema"]?.objectValue == nil {
+            if let schema = version[path: "schema", "openAPIV3Schema"], schema.objectValue != nil {
+                errors += unsupportedSchemaKeywords(schema, path.child("schema", "openAPIV3Schema"))
+            } else {
                 errors.append(.required(path.child("schema", "openAPIV3Schema").description, "schemas are required"))
             }
+            if let scale = version[path: "subresources", "scale"] {
+                errors += validateScale(scale, path.child("subresources", "scale"))
+            }
+            errors += validateSelectableFields(FieldRead.objects(version["selectableFields"]),
+                                               schema: version[path: "schema", "openAPIV3Schema"], path.child("selectableFields"))
         }
         if let old, FieldRead.string(old[path: "spec", "scope"]) != FieldRead.string(spec["scope"]) {
             errors.append(.invalid("spec.scope", scope, "field is immutable"))
+        }
+        return errors
+    }
+
+    /// Upstream refuses schema keywords structural schemas cannot hold, wherever they appear.
+    static func unsupportedSchemaKeywords(_ schema: JSONValue, _ path: ValidationPath) -> [FieldError] {
+        guard let object = schema.objectValue else { return [] }
+        var errors: [FieldError] = []
+        if object["$ref"] != nil { errors.append(.forbidden(path.child("$ref").description, "$ref is not supported")) }
+        if object["definitions"] != nil { errors.append(.forbidden(path.child("definitions").description, "definitions is not supported")) }
+        if object["dependencies"] != nil { errors.append(.forbidden(path.child("dependencies").description, "dependencies is not supported")) }
+        if object["type"] == "null" { errors.append(.forbidden(path.child("type").description, "type cannot be set to null, use nullable as an alternative")) }
+        if object["items"]?.arrayValue != nil {
+            errors.append(.forbidden(path.child("items").description, "items must be a schema object and not an array"))
+        }
+        for (name, property) in object["properties"]?.objectValue ?? JSONObject() {
+            errors += unsupportedSchemaKeywords(property, path.child("properties").key(name))
+        }
+        for keyword in ["items", "additionalProperties", "not"] {
+            if let child = object[keyword] { errors += unsupportedSchemaKeywords(child, path.child(keyword)) }
+        }
+        for keyword in ["allOf", "anyOf", "oneOf"] {
+            for (i, child) in (object[keyword]?.arrayValue ?? []).enumerated() {
+                errors += unsupportedSchemaKeywords(child, path.child(keyword).index(i))
+            }
+        }
+        return errors
+    }
+
+    /// The scale subresource's paths, as upstream's `validateCustomResourceDefinitionSubresources`.
+    static func validateScale(_ scale: JSONValue, _ path: ValidationPath) -> [FieldError] {
+        var errors: [FieldError] = []
+        for (field, prefix) in [("specReplicasPath", ".spec."), ("statusReplicasPath", ".status.")] {
+            guard let value = scale[field]?.stringValue, !value.isEmpty else {
+                errors.append(.required(path.child(field).description))
+                continue
+            }
+            if !value.hasPrefix(".") {
+                errors.append(.invalid(path.child(field).description, .string(value), "must be a simple json path starting with ."))
+            } else if !value.hasPrefix(prefix) {
+                errors.append(.invalid(path.child(field).description, .string(value), "should be a json path under \(prefix.dropLast())"))
+            }
+        }
+        if let selector = scale["labelSelectorPath"]?.stringValue, !selector.isEmpty {
+            if !selector.hasPrefix(".") {
+                errors.append(.invalid(path.child("labelSelectorPath").description, .string(selector), "must be a simple json path starting with ."))
+            } else if !selector.hasPrefix(".spec.") && !selector.hasPrefix(".status.") {
+                errors.append(.invalid(path.child("labelSelectorPath").description, .string(selector), "should be a json path under either .spec or .status"))
+            }
+        }
+        return errors
+    }
+
+    static let maxSelectableFields = 8
+
+    /// Upstream's `validateSelectableFields`: simple paths outside metadata, to scalar fields
+    /// the schema declares, each once, at most eight.
+    static func validateSelectableFields(_ fields: [JSONValue], schema: JSONValue?, _ path: ValidationPath) -> [FieldError] {
+        var errors: [FieldError] = []
+        var unique = Set<String>()
+        for (i, field) in fields.enumerated() {
+            let fieldPath = path.index(i).child("jsonPath").description
+            let jsonPath = FieldRead.string(field["jsonPath"])
+            if jsonPath.isEmpty {
+                errors.append(.required(fieldPath))
+                continue
+            }
+            let names = ScaleFields.fields(ofPath: jsonPath)
+            var node = schema
+            for name in names { node = node?[path: "properties", name] }
+            guard jsonPath.hasPrefix("."), !jsonPath.contains("["), let node else {
+                errors.append(.invalid(fieldPath, .string(jsonPath), "is an invalid path: does not refer to a valid field"))
+                continue
+            }
+            if names.first == "metadata" { errors.append(.invalid(fieldPath, .string(jsonPath), "must not point to fields in metadata")) }
+            if !["string", "boolean", "integer"].contains(FieldRead.string(node["type"])) {
+                errors.append(.invalid(fieldPath, .string(jsonPath),
+                                       "must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed."))
+            }
+            if !unique.insert(names.joined(separator: ".")).inserted { errors.append(.duplicate(fieldPath, .string(jsonPath))) }
+        }
+        if unique.count > maxSelectableFields {
+            errors.append(.init(.tooMany, field: path.description, value: .int(Int64(unique.count)),
+                                detail: "must have at most \(maxSelectableFields) items"))
         }
         return errors
     }
@@ -93,6 +184,10 @@ public enum CustomResourceDefinitions {
             if version[path: "subresources", "status"] != nil {
                 subresources.append(.init(name: "status", group: group, version: versionName, kind: kind, verbs: Resources.statusVerbs))
             }
+            let scale = version[path: "subresources", "scale"]
+            if scale != nil {
+                subresources.append(.init(name: "scale", group: "autoscaling", version: "v1", kind: "Scale", verbs: Resources.statusVerbs))
+            }
             let info = ResourceInfo(
                 group: group, version: versionName, resource: FieldRead.string(names["plural"]),
                 singular: FieldRead.string(names["singular"]).isEmpty ? kind.lowercased() : FieldRead.string(names["singular"]),
@@ -107,8 +202,25 @@ public enum CustomResourceDefinitions {
             type.schema = nil
             type.structuralSchema = schema
             type.storageVersion = storage
+            type.selectableFields = FieldRead.objects(version["selectableFields"]).map {
+                SelectableField(ScaleFields.fields(ofPath: FieldRead.string($0["jsonPath"])).joined(separator: "."))
+            }
+            if let scale {
+                type.scale = ScaleFields(
+                    specReplicas: ScaleFields.fields(ofPath: FieldRead.string(scale["specReplicasPath"])),
+                    statusReplicas: ScaleFields.fields(ofPath: FieldRead.string(scale["statusReplicasPath"])),
+                    selector: .text(scale["labelSelectorPath"]?.stringValue.map(ScaleFields.fields(ofPath:))))
+            }
             return type
         }
+    }
+
+    /// The resource of a CRD's storage version: where every version's objects are read from.
+    public static func storageResource(of crd: JSONValue) -> ResourceInfo? {
+        let storage = FieldRead.objects(crd[path: "spec", "versions"]).first { $0["storage"] == .bool(true) }
+        let name = storage.map { FieldRead.string($0["name"]) }
+        let types = types(of: crd)
+        return (types.first { $0.info.version == name } ?? types.first)?.info
     }
 
     /// The names a CRD serves, for conflict checks: plural, singular, kind and short names.

@@ -4,14 +4,15 @@
 // The first line maps apiVersion/Kind to a message. Then one message per line, numbered from 0:
 // its name, then its fields in Go struct order as number=jsonName:kind. A kind is s string,
 // b bool, i int32, l int64, y bytes, t Time, m MicroTime, q Quantity, n IntOrString,
-// j raw JSON (RawExtension, FieldsV1), or a message number; *X is repeated X,
+// j raw JSON (RawExtension, FieldsV1), a a named string slice (ExtraValue), or a message
+// number; *X is repeated X,
 // %X a map from string to X. Suffix ? drops a zero value ("", 0, false, a zero time: Go's
 // omitempty on non-pointer scalars, omitzero); ^ inlines the message's members into the
 // enclosing object (its JSON name is empty).
 
 extension KubernetesProtobuf {
     static let data = #"""
-v1/Namespace=0 v1/Node=7 v1/Pod=25 v1/Service=151 v1/Endpoints=161 v1/ConfigMap=166 v1/Secret=167 v1/Event=168 v1/ServiceAccount=171 v1/ReplicationController=172 v1/Binding=177 apps/v1/Deployment=178 apps/v1/ReplicaSet=184 apps/v1/DaemonSet=188 apps/v1/StatefulSet=194 apps/v1/ControllerRevision=206 discovery.k8s.io/v1/EndpointSlice=207 coordination.k8s.io/v1/Lease=214 autoscaling/v1/Scale=216 autoscaling/v2/HorizontalPodAutoscaler=219 batch/v1/Job=242 batch/v1/CronJob=253 policy/v1/Eviction=257 events.k8s.io/v1/Event=260 apps/v1/DeleteOptions=258 autoscaling/v1/DeleteOptions=258 autoscaling/v2/DeleteOptions=258 batch/v1/DeleteOptions=258 coordination.k8s.io/v1/DeleteOptions=258 discovery.k8s.io/v1/DeleteOptions=258 events.k8s.io/v1/DeleteOptions=258 meta.k8s.io/v1/DeleteOptions=258 policy/v1/DeleteOptions=258 v1/DeleteOptions=258
+v1/Namespace=0 v1/Node=7 v1/Pod=25 v1/Service=151 v1/Endpoints=161 v1/ConfigMap=166 v1/Secret=167 v1/Event=168 v1/ServiceAccount=171 v1/ReplicationController=172 v1/Binding=177 apps/v1/Deployment=178 apps/v1/ReplicaSet=184 apps/v1/DaemonSet=188 apps/v1/StatefulSet=194 apps/v1/ControllerRevision=206 discovery.k8s.io/v1/EndpointSlice=207 coordination.k8s.io/v1/Lease=214 autoscaling/v1/Scale=216 autoscaling/v2/HorizontalPodAutoscaler=219 batch/v1/Job=242 batch/v1/CronJob=253 policy/v1/Eviction=257 policy/v1/PodDisruptionBudget=260 events.k8s.io/v1/Event=263 rbac.authorization.k8s.io/v1/Role=265 rbac.authorization.k8s.io/v1/ClusterRole=267 rbac.authorization.k8s.io/v1/RoleBinding=269 rbac.authorization.k8s.io/v1/ClusterRoleBinding=272 authentication.k8s.io/v1/TokenRequest=273 authentication.k8s.io/v1/TokenReview=277 authentication.k8s.io/v1/SelfSubjectReview=281 authorization.k8s.io/v1/SubjectAccessReview=283 authorization.k8s.io/v1/SelfSubjectAccessReview=291 authorization.k8s.io/v1/LocalSubjectAccessReview=293 authorization.k8s.io/v1/SelfSubjectRulesReview=294 apps/v1/DeleteOptions=258 authentication.k8s.io/v1/DeleteOptions=258 authorization.k8s.io/v1/DeleteOptions=258 autoscaling/v1/DeleteOptions=258 autoscaling/v2/DeleteOptions=258 batch/v1/DeleteOptions=258 coordination.k8s.io/v1/DeleteOptions=258 discovery.k8s.io/v1/DeleteOptions=258 events.k8s.io/v1/DeleteOptions=258 meta.k8s.io/v1/DeleteOptions=258 policy/v1/DeleteOptions=258 rbac.authorization.k8s.io/v1/DeleteOptions=258 v1/DeleteOptions=258
 Namespace 1=metadata:1 2=spec:4 3=status:5
 ObjectMeta 1=name:s? 2=generateName:s? 3=namespace:s? 4=selfLink:s? 5=uid:s? 6=resourceVersion:s? 7=generation:l? 8=creationTimestamp:t? 9=deletionTimestamp:t 10=deletionGracePeriodSeconds:l 11=labels:%s 12=annotations:%s 13=ownerReferences:*2 14=finalizers:*s 17=managedFields:*3
 OwnerReference 5=apiVersion:s 1=kind:s 3=name:s 4=uid:s 6=controller:b 7=blockOwnerDeletion:b
@@ -272,7 +273,44 @@ CronJobStatus 1=active:*164 4=lastScheduleTime:t 5=lastSuccessfulTime:t
 Eviction 1=metadata:1 2=deleteOptions:258
 DeleteOptions 1=gracePeriodSeconds:l 2=preconditions:259 3=orphanDependents:b 4=propagationPolicy:s 5=dryRun:*s 6=ignoreStoreReadErrorWithClusterBreakingPotential:b
 Preconditions 1=uid:s 2=resourceVersion:s
-Event 1=metadata:1 2=eventTime:m 3=series:261 4=reportingController:s? 5=reportingInstance:s? 6=action:s? 7=reason:s? 8=regarding:164 9=related:164 10=note:s? 11=type:s? 12=deprecatedSource:169 13=deprecatedFirstTimestamp:t 14=deprecatedLastTimestamp:t 15=deprecatedCount:i?
+PodDisruptionBudget 1=metadata:1 2=spec:261 3=status:262
+PodDisruptionBudgetSpec 1=minAvailable:n 2=selector:64 3=maxUnavailable:n 4=unhealthyPodEvictionPolicy:s
+PodDisruptionBudgetStatus 1=observedGeneration:l? 2=disruptedPods:%t 3=disruptionsAllowed:i 4=currentHealthy:i 5=desiredHealthy:i 6=expectedPods:i 7=conditions:*160
+Event 1=metadata:1 2=eventTime:m 3=series:264 4=reportingController:s? 5=reportingInstance:s? 6=action:s? 7=reason:s? 8=regarding:164 9=related:164 10=note:s? 11=type:s? 12=deprecatedSource:169 13=deprecatedFirstTimestamp:t 14=deprecatedLastTimestamp:t 15=deprecatedCount:i?
 EventSeries 1=count:i 2=lastObservedTime:m
+Role 1=metadata:1 2=rules:*266
+PolicyRule 1=verbs:*s 2=apiGroups:*s 3=resources:*s 4=resourceNames:*s 5=nonResourceURLs:*s
+ClusterRole 1=metadata:1 2=rules:*266 3=aggregationRule:268
+AggregationRule 1=clusterRoleSelectors:*64
+RoleBinding 1=metadata:1 2=subjects:*270 3=roleRef:271
+Subject 1=kind:s 2=apiGroup:s? 3=name:s 4=namespace:s?
+RoleRef 1=apiGroup:s 2=kind:s 3=name:s
+ClusterRoleBinding 1=metadata:1 2=subjects:*270 3=roleRef:271
+TokenRequest 1=metadata:1 2=spec:274 3=status:276
+TokenRequestSpec 1=audiences:*s 4=expirationSeconds:l 3=boundObjectRef:275
+BoundObjectReference 1=kind:s? 2=apiVersion:s? 3=name:s? 4=uid:s?
+TokenRequestStatus 1=token:s 2=expirationTimestamp:t
+TokenReview 1=metadata:1 2=spec:278 3=status:279
+TokenReviewSpec 1=token:s? 2=audiences:*s
+TokenReviewStatus 1=authenticated:b? 2=user:280 4=audiences:*s 3=error:s?
+UserInfo 1=username:s? 2=uid:s? 3=groups:*s 4=extra:%a
+SelfSubjectReview 1=metadata:1 2=status:282
+SelfSubjectReviewStatus 1=userInfo:280
+SubjectAccessReview 1=metadata:1 2=spec:284 3=status:290
+SubjectAccessReviewSpec 1=resourceAttributes:285 2=nonResourceAttributes:289 3=user:s? 4=groups:*s 5=extra:%a 6=uid:s?
+ResourceAttributes 1=namespace:s? 2=verb:s? 3=group:s? 4=version:s? 5=resource:s? 6=subresource:s? 7=name:s? 8=fieldSelector:286 9=labelSelector:288
+FieldSelectorAttributes 1=rawSelector:s? 2=requirements:*287
+FieldSelectorRequirement 1=key:s 2=operator:s 3=values:*s
+LabelSelectorAttributes 1=rawSelector:s? 2=requirements:*65
+NonResourceAttributes 1=path:s? 2=verb:s?
+SubjectAccessReviewStatus 1=allowed:b 4=denied:b? 2=reason:s? 3=evaluationError:s?
+SelfSubjectAccessReview 1=metadata:1 2=spec:292 3=status:290
+SelfSubjectAccessReviewSpec 1=resourceAttributes:285 2=nonResourceAttributes:289
+LocalSubjectAccessReview 1=metadata:1 2=spec:284 3=status:290
+SelfSubjectRulesReview 1=metadata:1 2=spec:295 3=status:296
+SelfSubjectRulesReviewSpec 1=namespace:s?
+SubjectRulesReviewStatus 1=resourceRules:*297 2=nonResourceRules:*298 3=incomplete:b 4=evaluationError:s?
+ResourceRule 1=verbs:*s 2=apiGroups:*s 3=resources:*s 4=resourceNames:*s
+NonResourceRule 1=verbs:*s 2=nonResourceURLs:*s
 """#
 }

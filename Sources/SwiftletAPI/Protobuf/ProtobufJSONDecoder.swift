@@ -134,8 +134,26 @@ struct ProtobufJSONDecoder {
         case .quantity: return try ProtobufGoValues.quantity(try Self.fields(parts, in: parent))
         case .intOrString: return try ProtobufGoValues.intOrString(try Self.fields(parts, in: parent))
         case .rawJSON: return try ProtobufGoValues.rawJSON(try Self.fields(parts, in: parent))
+        case .stringList: return try Self.strings(parts, in: parent)
         case .bool, .int32, .int64: return Self.number(kind, 0)
         }
+    }
+
+    /// Every `items` (field 1) string of a string-list message, across its merged parts.
+    private static func strings(_ parts: [ArraySlice<UInt8>], in parent: ProtobufReader) throws(ProtobufError) -> JSONValue {
+        var items: [JSONValue] = []
+        for part in parts {
+            var reader = try parent.nested(part)
+            while !reader.isAtEnd {
+                let (number, wireType) = try reader.readTag()
+                if number == 1, wireType == .lengthDelimited {
+                    items.append(.string(String(decoding: try reader.readLengthDelimited(), as: UTF8.self)))
+                } else {
+                    try reader.skip(wireType)
+                }
+            }
+        }
+        return .array(items)
     }
 
     /// The fields of a small fixed message (Timestamp, Quantity, IntOrString, RawExtension),

@@ -11,6 +11,9 @@ final class ProtobufTable: Sendable {
         case intOrString
         /// `runtime.RawExtension`, `metav1.FieldsV1`: a message around JSON bytes.
         case rawJSON
+        /// A Go named slice of strings (`authentication/v1.ExtraValue`): on the wire a
+        /// message of `repeated string items = 1`, in JSON just the strings.
+        case stringList
         case message(Int)
     }
 
@@ -94,6 +97,7 @@ final class ProtobufTable: Sendable {
         case "q": value = .quantity
         case "n": value = .intOrString
         case "j": value = .rawJSON
+        case "a": value = .stringList
         default:
             guard let index = Int(kind) else { return nil }
             value = .message(index)

@@ -42,11 +42,8 @@ public struct ResourceType: Sendable {
     /// Whether a PUT without `metadata.resourceVersion` replaces whatever is stored, as
     /// upstream's `AllowUnconditionalUpdate` lets built-in resources (custom resources refuse).
     public var allowsUnconditionalUpdate: Bool
-    /// How the scale subresource writes the selector: as a label selector's text, or from a
-    /// plain label map (ReplicationControllers).
-    public var scaleSelector: ScaleSelector
-
-    public enum ScaleSelector: Sendable { case labelSelector, labelMap }
+    /// Where the scale subresource reads and writes replicas and finds the selector.
+    public var scale: ScaleFields
 
     public init(
         _ info: ResourceInfo,
@@ -58,7 +55,7 @@ public struct ResourceType: Sendable {
         keepsStatusOnCreate: Bool = false,
         returnsDeletedObject: Bool = false,
         allowsUnconditionalUpdate: Bool = true,
-        scaleSelector: ScaleSelector = .labelSelector
+        scale: ScaleFields = .workload
     ) {
         self.info = info
         self.defaults = defaults
@@ -70,7 +67,7 @@ public struct ResourceType: Sendable {
         self.keepsStatusOnCreate = keepsStatusOnCreate
         self.returnsDeletedObject = returnsDeletedObject
         self.allowsUnconditionalUpdate = allowsUnconditionalUpdate
-        self.scaleSelector = scaleSelector
+        self.scale = scale
     }
 
     /// What server-side apply merges and records ownership by: the CRD schema's list and map
@@ -127,5 +124,40 @@ public struct SelectableField: Sendable {
         self.name = name
         self.path = path
         self.unsetValue = ""
+    }
+}
+
+/// The fields behind a resource's `autoscaling/v1` Scale: desired replicas, observed replicas,
+/// and the pods' selector. Built-in workloads keep them at `spec.replicas`, `status.replicas`
+/// and `spec.selector`; a custom resource names them in its CRD's `subresources.scale`.
+public struct ScaleFields: Sendable {
+    public var specReplicas: [String]
+    public var statusReplicas: [String]
+    public var selector: Selector
+
+    public enum Selector: Sendable {
+        /// A label selector object (Deployments, ReplicaSets, StatefulSets).
+        case labelSelector([String])
+        /// A plain label map (ReplicationControllers).
+        case labelMap([String])
+        /// A selector already in text form, as a CRD's `labelSelectorPath` points to; nil
+        /// when the CRD names none, and the Scale then carries no selector.
+        case text([String]?)
+    }
+
+    public init(specReplicas: [String], statusReplicas: [String], selector: Selector) {
+        self.specReplicas = specReplicas
+        self.statusReplicas = statusReplicas
+        self.selector = selector
+    }
+
+    public static let workload = ScaleFields(specReplicas: ["spec", "replicas"], statusReplicas: ["status", "replicas"],
+                                             selector: .labelSelector(["spec", "selector"]))
+    public static let replicationController = ScaleFields(specReplicas: ["spec", "replicas"], statusReplicas: ["status", "replicas"],
+                                                          selector: .labelMap(["spec", "selector"]))
+
+    /// The field names of a CRD's simple JSON path (`.spec.replicas`).
+    public static func fields(ofPath path: String) -> [String] {
+        path.split(separator: ".", omittingEmptySubsequences: true).map(String.init)
     }
 }

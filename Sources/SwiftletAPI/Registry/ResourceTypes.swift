@@ -67,7 +67,7 @@ public enum ResourceTypes {
     public static let replicationControllers = ResourceType(
         Resources.replicationcontrollers, defaults: WorkloadDefaults.replicationController,
         validate: { o, _ in CoreValidation.replicationController(o) }, table: WorkloadTables.replicationController,
-        selectableFields: [SelectableField("status.replicas")], tracksGeneration: true, scaleSelector: .labelMap)
+        selectableFields: [SelectableField("status.replicas")], tracksGeneration: true, scale: .replicationController)
 
     // MARK: apps/v1
 

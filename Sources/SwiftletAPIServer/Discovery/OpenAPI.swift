@@ -1,19 +1,18 @@
 import NIOHTTP1
+import Synchronization
 import SwiftletAPI
 import SwiftletMachinery
 
-/// OpenAPI, as much as kubectl needs: the operations on every served resource, each naming its
-/// group-version-kind and saying that the server validates fields itself (the
-/// `fieldValidation` parameter), so kubectl leaves validation to the server instead of
-/// downloading schemas. Version 3 is one document per group-version (kubectl 1.29 and later);
-/// version 2 is one document, in JSON or in gnostic's protobuf, which kubectl 1.27 and 1.28
-/// read before they send anything.
+/// OpenAPI as kube-apiserver serves it: the operations on every served resource, each naming
+/// its group-version-kind and the `fieldValidation` parameter (so kubectl leaves validation to
+/// the server), and the component schemas of the served kinds with upstream's descriptions
+/// (`kubectl explain`, and kubectl's strategic merge patches). Version 3 is one document per
+/// group-version (kubectl 1.29 and later); version 2 is one document, in JSON or in gnostic's
+/// protobuf, which kubectl 1.27 and 1.28 read before they send anything.
 ///
-/// No component schemas are published: kubectl then uses its compiled-in types for
-/// strategic merge patch metadata, which are identical to upstream's.
-///
-/// The documents are made per request from the resources served then, so that resources
-/// registered at run time appear at once; kubectl fetches them rarely and caches them by hash.
+/// Built-in kinds publish `OpenAPIDefinitions`; a custom resource publishes its CRD version's
+/// structural schema. The documents are built when first asked for after the set of served
+/// resources changed (`OpenAPIDocuments`), so a CRD's schema appears with its resource.
 enum OpenAPI {
     /// One operation on one path.
     struct Operation {
@@ -62,12 +61,16 @@ enum OpenAPI {
         return out
     }
 
-    static func serve(_ request: HTTPRequest, resources: [ResourceInfo]) throws(APIError) -> HTTPResponse {
+    static func serve(_ request: HTTPRequest, documents: OpenAPIDocuments.Built) throws(APIError) -> HTTPResponse {
         let path = String(request.path.dropFirst("/openapi/".count))
-        if path == "v2" || path == "v2/" { return v2(request, resources: resources) }
-        let documents = v3Documents(resources)
-        if path == "v3" || path == "v3/" { return .json(bytes: v3Index(documents)) }
-        guard path.hasPrefix("v3/"), let doc = documents[String(path.dropFirst(3))] else { throw APIError.notFoundPath() }
+        if path == "v2" || path == "v2/" {
+            let wantsProtobuf = request.accept.contains("com.github.proto-openapi.spec.v2")
+            let bytes = wantsProtobuf ? documents.v2Protobuf : documents.v2JSON
+            return .json(bytes: bytes, headers: ["ETag": "\"\(hash(bytes))\""],
+                         contentType: wantsProtobuf ? v2ProtobufType : "application/json")
+        }
+        if path == "v3" || path == "v3/" { return .json(bytes: documents.v3Index) }
+        guard path.hasPrefix("v3/"), let doc = documents.v3[String(path.dropFirst(3))] else { throw APIError.notFoundPath() }
         var headers: HTTPHeaders = ["ETag": "\"\(hash(doc))\""]
         if request.query["hash"] == hash(doc) {
             headers.add(name: "Cache-Control", value: "public, immutable")
@@ -86,12 +89,37 @@ enum OpenAPI {
 
     // MARK: Version 3
 
-    static func v3Documents(_ resources: [ResourceInfo]) -> [String: [UInt8]] {
+    static func v3Documents(_ types: [ResourceType]) -> [String: [UInt8]] {
         var docs: [String: [UInt8]] = [:]
-        for gv in Set(resources.map(\.groupVersion)) {
-            docs[apiPath(gv)] = JSONWriter.write(v3Document(resources.filter { $0.groupVersion == gv }))
+        for gv in Set(types.map(\.info.groupVersion)) {
+            docs[apiPath(gv)] = JSONWriter.write(v3Document(types.filter { $0.info.groupVersion == gv }))
         }
         return docs
+    }
+
+    // MARK: Component schemas
+
+    /// The definitions `types` publish, and all they refer to, by name: for a built-in kind its
+    /// upstream definition and its list's, for a subresource its kind's (Scale), for a custom
+    /// resource its CRD version's schema.
+    static func schemas(_ types: [ResourceType]) -> [(name: String, schema: JSONValue)] {
+        var roots: [String] = []
+        var custom: [String: JSONValue] = [:]
+        for type in types {
+            let info = type.info
+            if let structural = type.structuralSchema {
+                let (name, schema) = OpenAPIDefinitions.customResourceSchema(structural.root, group: info.group, version: info.version, kind: info.kind)
+                custom[name] = schema
+                roots.append(name)
+                continue
+            }
+            var kinds = [(info.group, info.version, info.kind), (info.group, info.version, info.listKind)]
+            kinds += info.subresources.map { ($0.group, $0.version, $0.kind) }
+            roots += kinds.compactMap { OpenAPIDefinitions.name(group: $0.0, version: $0.1, kind: $0.2) }
+        }
+        return OpenAPIDefinitions.closure(roots, schemas: custom).compactMap { name in
+            (custom[name] ?? OpenAPIDefinitions.definition(name)).map { (name, $0) }
+        }
     }
 
     static func apiPath(_ groupVersion: String) -> String {
@@ -106,9 +134,9 @@ enum OpenAPI {
         return JSONWriter.write(["paths": .object(paths)])
     }
 
-    static func v3Document(_ resources: [ResourceInfo]) -> JSONValue {
+    static func v3Document(_ types: [ResourceType]) -> JSONValue {
         var out = JSONObject()
-        for (path, operations) in paths(resources) {
+        for (path, operations) in paths(types.map(\.info)) {
             var item = JSONObject()
             for operation in operations {
                 let parameters: [JSONValue] = operation.parameters.map {
@@ -129,7 +157,9 @@ enum OpenAPI {
         }
         return [
             "openapi": "3.0.0", "info": ["title": "Kubernetes", "version": "v1.34.0"],
-            "paths": .object(out), "components": ["schemas": .object(JSONObject())],
+            "paths": .object(out), "components": ["schemas": .object(JSONObject(schemas(types).map { name, schema in
+                (name, OpenAPIDefinitions.rendered(schema, prefix: "#/components/schemas/", wrapsReferencesWithSiblings: true))
+            }))],
         ]
     }
 
@@ -139,15 +169,11 @@ enum OpenAPI {
     /// answer names it with a dot, as kube-openapi does.
     static let v2ProtobufType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
-    static func v2(_ request: HTTPRequest, resources: [ResourceInfo]) -> HTTPResponse {
-        let paths = paths(resources)
-        let wantsProtobuf = request.accept.contains("com.github.proto-openapi.spec.v2")
-        let bytes = wantsProtobuf ? v2Protobuf(paths) : JSONWriter.write(v2Document(paths))
-        return .json(bytes: bytes, headers: ["ETag": "\"\(hash(bytes))\""],
-                     contentType: wantsProtobuf ? v2ProtobufType : "application/json")
+    static func v2Definitions(_ types: [ResourceType]) -> [(name: String, schema: JSONValue)] {
+        schemas(types).map { ($0.name, OpenAPIDefinitions.rendered($0.schema, prefix: "#/definitions/", wrapsReferencesWithSiblings: false)) }
     }
 
-    static func v2Document(_ paths: [(path: String, operations: [Operation])]) -> JSONValue {
+    static func v2Document(_ paths: [(path: String, operations: [Operation])], definitions: [(name: String, schema: JSONValue)]) -> JSONValue {
         var out = JSONObject()
         for (path, operations) in paths {
             var item = JSONObject()
@@ -164,11 +190,12 @@ enum OpenAPI {
             }
             out[path] = .object(item)
         }
-        return ["swagger": "2.0", "info": ["title": "Kubernetes", "version": "v1.34.0"], "paths": .object(out), "definitions": .object(JSONObject())]
+        return ["swagger": "2.0", "info": ["title": "Kubernetes", "version": "v1.34.0"], "paths": .object(out),
+                "definitions": .object(JSONObject(definitions.map { ($0.name, $0.schema) }))]
     }
 
     /// The same document as gnostic's `openapi_v2.Document`; extensions are YAML, as gnostic keeps them.
-    static func v2Protobuf(_ paths: [(path: String, operations: [Operation])]) -> [UInt8] {
+    static func v2Protobuf(_ paths: [(path: String, operations: [Operation])], definitions: [(name: String, schema: JSONValue)]) -> [UInt8] {
         let methodField = ["get": 2, "put": 3, "post": 4, "delete": 5, "patch": 8]
         func named(_ name: String, yaml: String) -> ProtobufField {
             .message(13, [.string(1, name), .message(2, [.string(2, yaml)])])
@@ -196,6 +223,94 @@ enum OpenAPI {
             .string(1, "2.0"),
             .message(2, [.string(1, "Kubernetes"), .string(2, "v1.34.0")]),
             .message(8, pathItems),
+            .message(9, definitions.map { .message(1, [.string(1, $0.name), .message(2, protobufSchema($0.schema))]) }),
         ])
+    }
+
+    /// A schema as gnostic's `openapi_v2.Schema`. Values that are not schemas (defaults,
+    /// enums, extensions) travel as YAML, as gnostic keeps them; JSON is YAML.
+    static func protobufSchema(_ schema: JSONValue) -> [ProtobufField] {
+        guard let object = schema.objectValue else { return [] }
+        func yaml(_ value: JSONValue) -> ProtobufField { .string(2, String(decoding: JSONWriter.write(value), as: UTF8.self) + "\n") }
+        var fields: [ProtobufField] = []
+        for (key, value) in object {
+            switch key {
+            case "$ref": value.stringValue.map { fields.append(.string(1, $0)) }
+            case "format": value.stringValue.map { fields.append(.string(2, $0)) }
+            case "title": value.stringValue.map { fields.append(.string(3, $0)) }
+            case "description": value.stringValue.map { fields.append(.string(4, $0)) }
+            case "default": fields.append(.message(5, [yaml(value)]))
+            case "multipleOf": value.doubleValue.map { fields.append(.double(6, $0)) }
+            case "maximum": value.doubleValue.map { fields.append(.double(7, $0)) }
+            case "exclusiveMaximum": value.boolValue.map { fields.append(.bool(8, $0)) }
+            case "minimum": value.doubleValue.map { fields.append(.double(9, $0)) }
+            case "exclusiveMinimum": value.boolValue.map { fields.append(.bool(10, $0)) }
+            case "maxLength": value.intValue.map { fields.append(.int(11, $0)) }
+            case "minLength": value.intValue.map { fields.append(.int(12, $0)) }
+            case "pattern": value.stringValue.map { fields.append(.string(13, $0)) }
+            case "maxItems": value.intValue.map { fields.append(.int(14, $0)) }
+            case "minItems": value.intValue.map { fields.append(.int(15, $0)) }
+            case "uniqueItems": value.boolValue.map { fields.append(.bool(16, $0)) }
+            case "maxProperties": value.intValue.map { fields.append(.int(17, $0)) }
+            case "minProperties": value.intValue.map { fields.append(.int(18, $0)) }
+            case "required": fields += (value.arrayValue ?? []).compactMap { $0.stringValue.map { .string(19, $0) } }
+            case "enum": fields += (value.arrayValue ?? []).map { .message(20, [yaml($0)]) }
+            case "additionalProperties":
+                if let allowed = value.boolValue { fields.append(.message(21, [.bool(2, allowed)])) }
+                else { fields.append(.message(21, [.message(1, protobufSchema(value))])) }
+            case "type":
+                let types = value.stringValue.map { [$0] } ?? (value.arrayValue ?? []).compactMap(\.stringValue)
+                fields.append(.message(22, types.map { .string(1, $0) }))
+            case "items":
+                let items = value.arrayValue ?? [value]
+                fields.append(.message(23, items.map { .message(1, protobufSchema($0)) }))
+            case "allOf": fields += (value.arrayValue ?? []).map { .message(24, protobufSchema($0)) }
+            case "properties":
+                let properties = (value.objectValue ?? JSONObject()).map { name, property in
+                    ProtobufField.message(1, [.string(1, name), .message(2, protobufSchema(property))])
+                }
+                fields.append(.message(25, properties))
+            case "discriminator": value.stringValue.map { fields.append(.string(26, $0)) }
+            case "readOnly": value.boolValue.map { fields.append(.bool(27, $0)) }
+            case "example": fields.append(.message(30, [yaml(value)]))
+            case let name where name.hasPrefix("x-"):
+                fields.append(.message(31, [.string(1, name), .message(2, [yaml(value)])]))
+            default:
+                // anyOf, oneOf, not, nullable: OpenAPI 3 keywords version 2 has no field for.
+                break
+            }
+        }
+        return fields
+    }
+}
+
+/// The OpenAPI documents of the resources served now, built on first request after the set
+/// of resources changed. kubectl asks for them on most commands, and each is up to a few
+/// megabytes of JSON, so building them once per change matters.
+final class OpenAPIDocuments: Sendable {
+    struct Built: Sendable {
+        var generation: Int
+        var v2JSON: [UInt8]
+        var v2Protobuf: [UInt8]
+        var v3: [String: [UInt8]]
+        var v3Index: [UInt8]
+    }
+
+    private let cache = Mutex<Built?>(nil)
+
+    func current(_ registry: ResourceRegistry) -> Built {
+        let (types, generation) = registry.typesWithGeneration
+        if let built = cache.withLock({ $0 }), built.generation == generation { return built }
+        let paths = OpenAPI.paths(types.map(\.info))
+        let definitions = OpenAPI.v2Definitions(types)
+        let v3 = OpenAPI.v3Documents(types)
+        let built = Built(
+            generation: generation,
+            v2JSON: JSONWriter.write(OpenAPI.v2Document(paths, definitions: definitions)),
+            v2Protobuf: OpenAPI.v2Protobuf(paths, definitions: definitions),
+            v3: v3, v3Index: OpenAPI.v3Index(v3))
+        // Two requests may build at once after a change; both build the same documents.
+        cache.withLock { if ($0?.generation ?? -1) < generation { $0 = built } }
+        return built
     }
 }

@@ -106,7 +106,7 @@ extension APIServer {
         let path = request.path
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
-        if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, resources: registry.resources) }
+        if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, documents: openAPIDocuments.current(registry)) }
 
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
         let segments = trimmed.split(separator: "/").map(String.init)

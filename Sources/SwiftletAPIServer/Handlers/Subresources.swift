@@ -10,18 +10,23 @@ extension APIServer {
         let metadata = object["metadata"] ?? .object(JSONObject())
         var scaleMetadata = JSONValue.object(JSONObject())
         for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] { scaleMetadata[field] = metadata[field] }
-        let selector: String
-        switch type.scaleSelector {
-        case .labelMap:
-            let pairs = (object[path: "spec", "selector"]?.objectValue ?? JSONObject()).sortedByKey
-            selector = pairs.compactMap { p in p.value.stringValue.map { "\(p.key)=\($0)" } }.joined(separator: ",")
-        case .labelSelector:
-            selector = (try? LabelSelector.fromJSON(object[path: "spec", "selector"] ?? .null).description) ?? ""
+        let fields = type.scale
+        var status: JSONValue = ["replicas": .int(object[keyPath: fields.statusReplicas]?.intValue ?? 0)]
+        switch fields.selector {
+        case .labelMap(let path):
+            let pairs = (object[keyPath: path]?.objectValue ?? JSONObject()).sortedByKey
+            status["selector"] = .string(pairs.compactMap { p in p.value.stringValue.map { "\(p.key)=\($0)" } }.joined(separator: ","))
+        case .labelSelector(let path):
+            status["selector"] = .string((try? LabelSelector.fromJSON(object[keyPath: path] ?? .null).description) ?? "")
+        case .text(let path?):
+            if let text = object[keyPath: path]?.stringValue { status["selector"] = .string(text) }
+        case .text(nil):
+            break
         }
         return [
             "kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scaleMetadata,
-            "spec": ["replicas": .int(object[path: "spec", "replicas"]?.intValue ?? 0)],
-            "status": ["replicas": .int(object[path: "status", "replicas"]?.intValue ?? 0), "selector": .string(selector)],
+            "spec": ["replicas": .int(object[keyPath: fields.specReplicas]?.intValue ?? 0)],
+            "status": status,
         ]
     }
 
@@ -71,7 +76,7 @@ extension APIServer {
                 ])
             }
             var object = current
-            object[path: "spec", "replicas"] = .int(replicas)
+            object[keyPath: storage.type.scale.specReplicas] = .int(replicas)
             return object
         }
         return .json(scale(of: updated, type: storage.type))

@@ -19,6 +19,9 @@ final class ResourceRegistry: Sendable {
         /// `group/version/resource` keys, the way request paths name a resource, in discovery order.
         var order: [String] = []
         var entries: [String: Entry] = [:]
+        /// Counts registrations and removals, so what is derived from the set of resources
+        /// (the OpenAPI documents) can be cached until it changes.
+        var generation = 0
     }
 
     private struct Entry {
@@ -58,6 +61,7 @@ final class ResourceRegistry: Sendable {
             guard s.entries[Self.key(info)] == nil else { return false }
             s.order.append(Self.key(info))
             s.entries[Self.key(info)] = Entry(storage: storage, watch: watch)
+            s.generation += 1
             return true
         }
         if !added {
@@ -72,6 +76,7 @@ final class ResourceRegistry: Sendable {
         let removed = state.withLock { s -> Entry? in
             guard let entry = s.entries.removeValue(forKey: Self.key(info)) else { return nil }
             s.order.removeAll { $0 == Self.key(info) }
+            s.generation += 1
             return entry
         }
         removed?.watch.cancel()
@@ -89,6 +94,11 @@ final class ResourceRegistry: Sendable {
     /// Every served resource's storage, in discovery order.
     var storages: [ResourceStorage] {
         state.withLock { s in s.order.compactMap { s.entries[$0]?.storage } }
+    }
+
+    /// The served resource types in discovery order, with the generation they belong to.
+    var typesWithGeneration: (types: [ResourceType], generation: Int) {
+        state.withLock { s in (s.order.compactMap { s.entries[$0]?.storage.type }, s.generation) }
     }
 
     /// Every served resource, in discovery order.

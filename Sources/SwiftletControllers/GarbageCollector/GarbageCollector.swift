@@ -8,7 +8,9 @@ import SwiftletMachinery
 /// API server records as the `orphan` and `foregroundDeletion` finalizers.
 ///
 /// An ownership graph (uid → node, with owners and dependents) is kept from informers on
-/// every namespaced resource but events, plus nodes. Informer handlers only update the graph
+/// every namespaced resource but events, plus nodes, and on every custom resource: an
+/// informer on CustomResourceDefinitions starts and stops those monitors as CRDs come and go
+/// (upstream finds them by polling discovery; the watch makes a new kind collectable at once). Informer handlers only update the graph
 /// and queue uids; the workers decide from the server's current state (a live GET of the
 /// object and of each owner, never the cache alone), and delete with a uid precondition so
 /// that a recreated namesake is never hit.
@@ -27,6 +29,9 @@ public final class GarbageCollector: Controller {
     private let queue: WorkQueue<GCWork>
     private let graph = Mutex(OwnershipGraph())
     private let informers: [SharedInformer]
+    private let clock: any Clock
+    /// Informers on custom resources, by `group/Kind`, with the resource each watches.
+    private let customMonitors = Mutex<[String: SharedInformer]>([:])
 
     /// The resources whose objects the graph is built from.
     static let watchedResources: [ResourceInfo] = Resources.all.filter {
@@ -36,15 +41,54 @@ public final class GarbageCollector: Controller {
     public init(context: ControllerContext) {
         client = context.client
         log = context.log
+        clock = context.clock
         queue = WorkQueue(clock: context.clock, backoff: ItemBackoff(base: .milliseconds(5), max: .seconds(300)))
         informers = Self.watchedResources.map { context.informers.informer(for: $0) }
-        for informer in informers {
-            let resource = informer.resource
-            informer.addEventHandler(EventHandler(
-                onAdd: { [weak self] object in self?.apply { $0.observe(object, resource: resource) } },
-                onUpdate: { [weak self] _, new in self?.apply { $0.observe(new, resource: resource) } },
-                onDelete: { [weak self] object in self?.apply { $0.remove(object, resource: resource) } }))
+        for informer in informers { monitor(informer) }
+        context.informers.informer(for: Resources.customresourcedefinitions).addEventHandler(EventHandler(
+            onAdd: { [weak self] crd in self?.monitorCustomResources(of: crd) },
+            onUpdate: { [weak self] _, crd in self?.monitorCustomResources(of: crd) },
+            onDelete: { [weak self] crd in self?.stopMonitoring(crd) }))
+    }
+
+    private func monitor(_ informer: SharedInformer) {
+        let resource = informer.resource
+        informer.addEventHandler(EventHandler(
+            onAdd: { [weak self] object in self?.apply { $0.observe(object, resource: resource) } },
+            onUpdate: { [weak self] _, new in self?.apply { $0.observe(new, resource: resource) } },
+            onDelete: { [weak self] object in self?.apply { $0.remove(object, resource: resource) } }))
+    }
+
+    private static func groupKind(_ group: String, _ kind: String) -> String { "\(group)/\(kind)" }
+
+    /// The resource a CRD serves its objects from (its storage version), watched from now on.
+    private func monitorCustomResources(of crd: JSONValue) {
+        guard crd[path: "metadata", "deletionTimestamp"] == nil,
+              let resource = CustomResourceDefinitions.storageResource(of: crd) else { return }
+        let key = Self.groupKind(resource.group, resource.kind)
+        let started: SharedInformer? = customMonitors.withLock { monitors in
+            if let existing = monitors[key], existing.resource == resource { return nil }
+            monitors[key]?.stop()
+            let informer = SharedInformer(client: client, resource: resource, clock: clock, log: log)
+            monitors[key] = informer
+            return informer
         }
+        guard let started else { return }
+        monitor(started)
+        started.start()
+    }
+
+    private func stopMonitoring(_ crd: JSONValue) {
+        guard let resource = CustomResourceDefinitions.storageResource(of: crd) else { return }
+        customMonitors.withLock { $0.removeValue(forKey: Self.groupKind(resource.group, resource.kind)) }?.stop()
+    }
+
+    /// The served resource of an object's kind: a built-in one, or a monitored custom
+    /// resource of the same group and kind (any version reads the same objects).
+    private func resource(of identity: ObjectIdentity) -> ResourceInfo? {
+        if let builtIn = Resources.lookup(apiVersion: identity.apiVersion, kind: identity.kind) { return builtIn }
+        let group = identity.apiVersion.contains("/") ? String(identity.apiVersion.split(separator: "/")[0]) : ""
+        return customMonitors.withLock { $0[Self.groupKind(group, identity.kind)]?.resource }
     }
 
     public func run(workers: Int) async {
@@ -53,6 +97,8 @@ public final class GarbageCollector: Controller {
             try await self.sync(work)
         }
         await runner.run()
+        let monitors = customMonitors.withLock { m in defer { m.removeAll() }; return Array(m.values) }
+        for informer in monitors { informer.stop() }
     }
 
     /// Informer handlers run on tasks of their own, so a synced cache may not be in the graph
@@ -97,7 +143,7 @@ public final class GarbageCollector: Controller {
     }
 
     private func live(_ identity: ObjectIdentity) async throws(APIError) -> Liveness {
-        guard let resource = identity.resource else { return .unknown }
+        guard let resource = resource(of: identity) else { return .unknown }
         // A cluster-scoped dependent naming a namespaced owner: unresolvable, and as upstream
         // (since 1.20) never a reason to collect the dependent.
         if resource.namespaced, identity.namespace == nil { return .unknown }
@@ -132,7 +178,7 @@ public final class GarbageCollector: Controller {
         }
         if node.beingDeleted, !node.deletingDependents { return }
 
-        guard let resource = node.identity.resource else { return }
+        guard let resource = resource(of: node.identity) else { return }
         let latest: JSONValue
         switch try await live(node.identity) {
         case .exists(let object): latest = object
@@ -195,7 +241,7 @@ public final class GarbageCollector: Controller {
     /// Deletes with a uid precondition; an object already gone (or replaced by a namesake,
     /// which fails the precondition) counts as deleted.
     private func delete(_ identity: ObjectIdentity, policy: DeleteOptions.PropagationPolicy) async throws(APIError) {
-        guard let resource = identity.resource else { return }
+        guard let resource = resource(of: identity) else { return }
         let options = DeleteOptions(propagationPolicy: policy, preconditionUID: identity.uid)
         do {
             try await client.delete(resource, namespace: identity.namespace, name: identity.name, options: options)
@@ -223,12 +269,12 @@ public final class GarbageCollector: Controller {
     // MARK: attemptToOrphan
 
     private func attemptToOrphan(_ uid: String) async throws {
-        guard let owner = node(uid), owner.orphaning, let ownerResource = owner.identity.resource else { return }
+        guard let owner = node(uid), owner.orphaning, let ownerResource = resource(of: owner.identity) else { return }
         guard case .exists(let latest) = try await live(owner.identity) else { return }
         guard Self.isDeleting(latest), Self.finalizers(latest).contains("orphan") else { return }
         let dependents = graph.withLock { $0.dependents(of: uid) }
         for dependent in dependents {
-            guard let resource = dependent.identity.resource,
+            guard let resource = resource(of: dependent.identity),
                   case .exists(let object) = try await live(dependent.identity) else { continue }
             guard OwnerReference.all(of: object).contains(where: { $0.uid == uid }) else { continue }
             try await removeOwnerReferences(uids: [uid], from: object, resource: resource)

@@ -37,9 +37,6 @@ struct ObjectIdentity: Sendable, Hashable, CustomStringConvertible {
     var name: String
     var uid: String
 
-    /// The served resource of this kind; nil for kinds Swiftlet does not serve.
-    var resource: ResourceInfo? { Resources.lookup(apiVersion: apiVersion, kind: kind) }
-
     init(apiVersion: String, kind: String, namespace: String?, name: String, uid: String) {
         self.apiVersion = apiVersion
         self.kind = kind

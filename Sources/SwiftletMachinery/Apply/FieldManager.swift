@@ -92,7 +92,14 @@ public struct FieldManager: Sendable {
         for entry in entries where !entry.sameOwner(me) {
             for path in entry.fields.intersection(taken).paths { conflicts.append((entry.ownerText, path)) }
         }
-        if !force && !conflicts.isEmpty { throw Self.conflictError(conflicts) }
+        if !force && !conflicts.isEmpty {
+            // kubectl moving an object from client-side to server-side apply: the fields its
+            // last-applied annotation set, and that still hold those values, are taken over
+            // without a conflict, as upstream's lastAppliedManager lets them be.
+            let upgraded = manager == Self.kubectlManager ? clientSideApplied(live) : FieldSet()
+            let remaining = conflicts.filter { !upgraded.contains($0.path) }
+            if !remaining.isEmpty { throw Self.conflictError(remaining) }
+        }
 
         for i in entries.indices where !entries[i].sameOwner(me) {
             entries[i].fields = entries[i].fields.subtracting(taken).subtracting(change.removed)
@@ -105,7 +112,33 @@ public struct FieldManager: Sendable {
         // An apply that changes nothing keeps its entry's time, as upstream's does.
         if let previous, previous.fields == me.fields, let live, Self.sameIgnoringOwnership(live, merged) { me.time = previous.time }
         entries.append(me)
+        if manager == Self.kubectlManager, live?[path: "metadata", "annotations", Self.lastAppliedAnnotation]?.stringValue?.isEmpty == false {
+            // Kept in step, so that a later client-side apply computes its patch from what
+            // was applied last, whichever way.
+            var lastApplied = config
+            lastApplied[path: "metadata", "annotations", Self.lastAppliedAnnotation] = nil
+            if lastApplied[path: "metadata", "annotations"]?.objectValue?.isEmpty == true { lastApplied[path: "metadata", "annotations"] = nil }
+            merged[path: "metadata", "annotations", Self.lastAppliedAnnotation] = .string(JSONWriter.string(lastApplied.sortingKeys()) + "\n")
+        }
         return (merged, entries.filter { !$0.fields.isEmpty })
+    }
+
+    /// The manager `kubectl apply --server-side` applies as. Only it inherits what client-side
+    /// apply set: a user who names another manager opts out, as upstream.
+    static let kubectlManager = "kubectl"
+    static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+    /// The fields client-side apply last applied (its annotation, in this manager's
+    /// apiVersion) that the live object still holds with the same values.
+    func clientSideApplied(_ live: JSONValue?) -> FieldSet {
+        guard let text = live?[path: "metadata", "annotations", Self.lastAppliedAnnotation]?.stringValue, !text.isEmpty,
+              let lastApplied = try? JSONParser.parse(text), lastApplied["apiVersion"]?.stringValue == apiVersion else {
+            return FieldSet()
+        }
+        let liveValues = values(live).values
+        return FieldSet(Set(values(lastApplied).values.compactMap { path, value in
+            liveValues[path].map { $0 == value } == true ? path : nil
+        }))
     }
 
     static func sameIgnoringOwnership(_ a: JSONValue, _ b: JSONValue) -> Bool {

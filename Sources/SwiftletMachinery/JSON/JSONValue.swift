@@ -147,6 +147,18 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// The same value with every object's keys in byte order, as Go's encoding/json writes
+    /// maps (what a client comparing annotation text expects).
+    public func sortingKeys() -> JSONValue {
+        switch self {
+        case .object(let object): return .object(JSONObject(object.sortedByKey.map { ($0.key, $0.value.sortingKeys()) }))
+        case .array(let items): return .array(items.map { $0.sortingKeys() })
+        default: return self
+        }
+    }
+}
+
 // MARK: - Literals
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,

@@ -9,6 +9,11 @@ public enum ProtobufField: Sendable {
     public static func string(_ number: Int, _ text: String) -> ProtobufField { .bytes(number, Array(text.utf8)) }
     public static func int(_ number: Int, _ value: Int64) -> ProtobufField { .varint(number, UInt64(bitPattern: value)) }
     public static func bool(_ number: Int, _ value: Bool) -> ProtobufField { .varint(number, value ? 1 : 0) }
+    /// A `double`: wire type 1, eight bytes little-endian.
+    public static func double(_ number: Int, _ value: Double) -> ProtobufField {
+        let bits = value.bitPattern
+        return .raw(varint(UInt64(number) << 3 | 1) + (0..<8).map { UInt8(truncatingIfNeeded: bits >> (8 * $0)) })
+    }
     public static func message(_ number: Int, _ fields: [ProtobufField]) -> ProtobufField { .bytes(number, encode(fields)) }
     /// A map entry with a string key and a string value.
     public static func entry(_ number: Int, _ key: String, _ value: String) -> ProtobufField {
