@@ -134,7 +134,7 @@ let package = Package(
 
         // The one binary: `swiftlet server`, `agent`, `images`, `cleanup`, `bench`.
         .executableTarget(name: "swiftlet", dependencies: [
-            "SwiftletMachinery", "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
+            "SwiftletMachinery", "SwiftletAPI", "SwiftletAPIServer", "SwiftletStorage", "SwiftletPKI", "SwiftletClient",
             "SwiftletControllers", "SwiftletScheduler", "SwiftletSimulation",
             "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletImages", "SwiftletOffload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -144,12 +144,15 @@ let package = Package(
 
         // What several test targets share: the trait for tests that block their thread, one polling
         // helper, and an API server on a memory store with an in-process client.
-        .target(name: "SwiftletTestSupport", dependencies: ["SwiftletAPIServer", "SwiftletClient", "SwiftletStorage"]),
+        .target(name: "SwiftletTestSupport", dependencies: ["SwiftletAPI", "SwiftletAPIServer", "SwiftletClient", "SwiftletStorage"]),
 
         .testTarget(name: "SwiftletMachineryTests", dependencies: ["SwiftletMachinery"]),
         .testTarget(name: "SwiftletAPITests", dependencies: ["SwiftletAPI", "SwiftletMachinery", "SwiftletTestSupport"]),
         .testTarget(name: "SwiftletStorageTests", dependencies: ["SwiftletStorage"]),
-        .testTarget(name: "SwiftletPKITests", dependencies: ["SwiftletTestSupport", "SwiftletPKI"]),
+        .testTarget(name: "SwiftletPKITests", dependencies: [
+            "SwiftletTestSupport", "SwiftletPKI", .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "SwiftletClientTests", dependencies: [
             "SwiftletClient", "SwiftletTestSupport", "SwiftletAPIServer", "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletPKI",
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -179,6 +182,7 @@ let package = Package(
         ]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
             "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI", "SwiftletTestSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

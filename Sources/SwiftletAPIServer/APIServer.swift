@@ -16,6 +16,7 @@ public final class APIServer: Sendable {
     let registry: ResourceRegistry
     let allocators: ServiceAllocators
     let openAPIDocuments = OpenAPIDocuments()
+    let authorizer: Authorizer
     /// The node agents that serve pods' logs, exec and attach.
     public let nodeStreaming = NodeStreamingRegistry()
     /// Requests being served now, read-only and mutating apart.
@@ -38,12 +39,16 @@ public final class APIServer: Sendable {
                 Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
         }
         let definitions = CustomResourceDefinitionStrategy(registry: { [weak registry] in registry }, clock: config.clock)
-        let strategies: [ResourceInfo: any ResourceStrategy] = [
+        let authorizer = Authorizer(registry: registry)
+        var strategies: [ResourceInfo: any ResourceStrategy] = [
             Resources.services: ServiceStrategy(),
             Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount),
             Resources.namespaces: NamespaceStrategy(),
             Resources.customresourcedefinitions: definitions,
         ]
+        for resource in [Resources.roles, Resources.clusterroles, Resources.rolebindings, Resources.clusterrolebindings] {
+            strategies[resource] = RBACEscalationStrategy(resource: resource, authorizer: authorizer)
+        }
         for type in ResourceTypes.builtIn {
             try registry.register(type, strategy: strategies[type.info] ?? DefaultStrategy())
         }
@@ -54,6 +59,7 @@ public final class APIServer: Sendable {
             }
         }
         self.registry = registry
+        self.authorizer = authorizer
         self.readOnlyInFlight = InFlightLimit(config.maxRequestsInFlight)
         self.mutatingInFlight = InFlightLimit(config.maxMutatingRequestsInFlight)
         self.bookmarkTask = Mutex(nil)
@@ -118,6 +124,33 @@ public final class APIServer: Sendable {
             ], dryRun: false, ownership: Self.bootstrapOwner)
         }
         try bootstrapKubernetesEndpoints()
+        try bootstrapRBAC()
+    }
+
+    /// Upstream's bootstrap roles and bindings: created when missing, and put back as
+    /// defined while they keep the autoupdate annotation (a user who sets it to "false" owns
+    /// the object from then on).
+    private func bootstrapRBAC() throws {
+        for (resource, objects) in [(Resources.clusterroles, BootstrapPolicy.clusterRoles),
+                                    (Resources.clusterrolebindings, BootstrapPolicy.clusterRoleBindings)] {
+            let storage = storage(for: resource)!
+            for object in objects {
+                let name = FieldRead.string(object[path: "metadata", "name"])
+                guard let existing = storage.cache.get(resource.storageKey(namespace: nil, name: name))?.object() else {
+                    _ = try storage.create(namespace: nil, object: object, dryRun: false, ownership: Self.bootstrapOwner)
+                    continue
+                }
+                guard existing[path: "metadata", "annotations", BootstrapPolicy.autoupdateAnnotation] == "true" else { continue }
+                // Aggregated roles' rules are the aggregation controller's to write.
+                let fields = object["aggregationRule"] != nil ? ["aggregationRule"] : ["rules", "roleRef", "subjects"]
+                guard fields.contains(where: { existing[$0] != object[$0] }) else { continue }
+                _ = try storage.guaranteedUpdate(namespace: nil, name: name, subresource: nil, dryRun: false, ownership: Self.bootstrapOwner) { current in
+                    var updated = current
+                    for field in fields { updated[field] = object[field] }
+                    return updated
+                }
+            }
+        }
     }
 
     /// The `kubernetes` Service's Endpoints and EndpointSlice point at this server, as the

@@ -1,4 +1,6 @@
 import Foundation
+import SwiftletAPI
+import SwiftletPKI
 
 /// How an API server is set up. Everything has the defaults `swiftlet server` uses.
 public struct APIServerConfig: Sendable {
@@ -9,6 +11,9 @@ public struct APIServerConfig: Sendable {
     public var nodePortRange: ClosedRange<Int> = 30000...32767
     /// Bearer tokens and who they authenticate.
     public var tokens: [String: UserInfo] = [:]
+    /// Signs and verifies ServiceAccount tokens (TokenRequest, `kubectl create token`); nil
+    /// serves none.
+    public var serviceAccountTokens: ServiceAccountTokens?
     /// The tolerationSeconds of the not-ready and unreachable NoExecute tolerations the
     /// DefaultTolerationSeconds admission gives pods that have none of their own.
     public var defaultTolerationSeconds: Int64 = 300
@@ -24,13 +29,4 @@ public struct APIServerConfig: Sendable {
     public var nameSuffix: @Sendable () -> String = { ResourceStorage.randomNameSuffix() }
 
     public init() {}
-}
-
-public struct UserInfo: Sendable, Equatable {
-    public var name: String
-    public var groups: [String]
-    public init(name: String, groups: [String]) {
-        self.name = name
-        self.groups = groups
-    }
 }

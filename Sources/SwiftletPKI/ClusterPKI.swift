@@ -96,6 +96,18 @@ public struct ClusterPKI: Sendable {
 
     // MARK: - CA
 
+    /// The cluster CA of an existing data dir, to issue certificates with (`swiftlet kubeconfig`);
+    /// nothing is created.
+    public static func loadAuthority(dataDirectory: String) throws -> CertificateAuthority {
+        let layout = PKILayout(dataDirectory: dataDirectory)
+        guard let certificatePEM = try SecureFiles.readIfExists(layout.caCertificatePath) else {
+            throw PKIError.invalidFile(path: layout.caCertificatePath, reason: "no cluster CA: start `swiftlet server` with this data dir first")
+        }
+        guard let keyPEM = try SecureFiles.readIfExists(layout.caKeyPath) else { throw PKIError.missingCAKey(path: layout.caKeyPath) }
+        return try CertificateAuthority(certificatePEM: certificatePEM, privateKeyPEM: keyPEM,
+                                        certificateSource: layout.caCertificatePath, keySource: layout.caKeyPath)
+    }
+
     /// `ca.crt` is written last and acts as the commit marker: without it any `ca.key` is the
     /// debris of an interrupted first start and is replaced. With it but without a key we stop,
     /// because making a new CA would silently cut off every client that trusts the old one.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// An admin kubeconfig using bearer-token authentication against the cluster CA.
+/// A kubeconfig for the cluster: the server, its CA, and one user who authenticates with a
+/// bearer token (the admin) or a client certificate signed by the cluster CA (`swiftlet kubeconfig`).
 ///
 /// Rendered as hand-written YAML: the shape is fixed and tiny, and every value is emitted as a
 /// double-quoted scalar, so no YAML library is needed and no value can change the structure.
@@ -8,16 +9,25 @@ public struct Kubeconfig: Sendable, Equatable {
     /// `https://host:port`; see ``serverURL(host:port:)``.
     public var server: String
     public var certificateAuthorityPEM: String
-    public var token: String
+    public var credential: Credential
     public var clusterName = "swiftlet"
     public var userName = "swiftlet-admin"
     public var contextName = "swiftlet"
     public var namespace = "default"
 
+    public enum Credential: Sendable, Equatable {
+        case token(String)
+        case clientCertificate(certificatePEM: String, keyPEM: String)
+    }
+
     public init(server: String, certificateAuthorityPEM: String, token: String) {
+        self.init(server: server, certificateAuthorityPEM: certificateAuthorityPEM, credential: .token(token))
+    }
+
+    public init(server: String, certificateAuthorityPEM: String, credential: Credential) {
         self.server = server
         self.certificateAuthorityPEM = certificateAuthorityPEM
-        self.token = token
+        self.credential = credential
     }
 
     /// Builds the server URL clients should use for a bind address.
@@ -33,6 +43,16 @@ public struct Kubeconfig: Sendable, Equatable {
 
     public func render() -> String {
         let caData = Data(certificateAuthorityPEM.utf8).base64EncodedString()
+        let user: String
+        switch credential {
+        case .token(let token):
+            user = "    token: \(quote(token))"
+        case .clientCertificate(let certificatePEM, let keyPEM):
+            user = """
+                    client-certificate-data: \(quote(Data(certificatePEM.utf8).base64EncodedString()))
+                    client-key-data: \(quote(Data(keyPEM.utf8).base64EncodedString()))
+                """
+        }
         return """
             apiVersion: v1
             kind: Config
@@ -45,7 +65,7 @@ public struct Kubeconfig: Sendable, Equatable {
             users:
             - name: \(quote(userName))
               user:
-                token: \(quote(token))
+            \(user)
             contexts:
             - name: \(quote(contextName))
               context:

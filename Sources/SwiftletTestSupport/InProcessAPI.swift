@@ -1,3 +1,4 @@
+import SwiftletAPI
 import SwiftletAPIServer
 import SwiftletClient
 import SwiftletStorage

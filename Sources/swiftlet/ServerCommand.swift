@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOPosix
 import NIOSSL
+import SwiftletAPI
 import SwiftletAPIServer
 import SwiftletClient
 import SwiftletControllers
@@ -110,6 +111,7 @@ struct ServerCommand: AsyncParsableCommand {
         let names = try CertificateNames.apiServer(serviceIP: serviceIP, extra: [bind] + tlsSan + hostAddresses())
         let pki = try ClusterPKI.loadOrCreate(dataDirectory: dataDir, servingNames: names)
         let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir)
+        config.serviceAccountTokens = try ServiceAccountTokens.loadOrCreate(dataDirectory: dataDir)
         config.tokens = [
             tokens.adminToken: UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]),
             tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
@@ -130,6 +132,10 @@ struct ServerCommand: AsyncParsableCommand {
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.servingCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.servingKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
+        // Client certificates signed by the cluster CA authenticate users (`swiftlet kubeconfig`);
+        // clients without one use a bearer token.
+        tls.certificateVerification = .optionalVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.caCertificatePEM.utf8)))
         let sslContext = try NIOSSLContext(configuration: tls)
 
         let timeouts = ConnectionTimeouts(tlsHandshake: .milliseconds(Int64(tlsHandshakeTimeout * 1000)),
@@ -170,7 +176,8 @@ struct ServerCommand: AsyncParsableCommand {
         let memoryReturn = ReturnFreedMemory.every(.seconds(10))
         let serving = Task { try await http.serve(bound) }
         let controlPlane = Task {
-            await Self.runControlPlane(server: server, token: tokens.adminToken, simulatedNodes: simulatedNodes, agent: agent)
+            await Self.runControlPlane(server: server, token: tokens.adminToken, caCertificatePEM: pki.caCertificatePEM,
+                                          simulatedNodes: simulatedNodes, agent: agent)
         }
         await Self.waitForTerminationSignal()
         print("swiftlet server shutting down")
@@ -292,7 +299,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// The controllers, the scheduler, simulated nodes and this machine's node agent, as in-process
     /// clients of the API server: they go through the same validation and admission as kubectl, without HTTP.
-    static func runControlPlane(server: APIServer, token: String, simulatedNodes: Int, agent agentConfig: NodeAgentConfig?) async {
+    static func runControlPlane(server: APIServer, token: String, caCertificatePEM: String, simulatedNodes: Int,
+                                agent agentConfig: NodeAgentConfig?) async {
         // One connection; each component writes under its upstream name, which managedFields show.
         let connection = APIClient(transport: LocalTransport(server: server, token: token))
         let client = connection.writing(as: "kube-controller-manager")
@@ -307,11 +315,14 @@ struct ServerCommand: AsyncParsableCommand {
             EndpointsController(context: context),
             EndpointSliceController(context: context),
             GarbageCollector(context: context),
+            ClusterRoleAggregationController(context: context),
             NamespaceController(context: context),
             NodeLifecycleController(context: context),
             NodeIPAMController(context: context),
             ServiceLoadBalancerController(context: context),
             DisruptionController(context: context),
+            ServiceAccountsController(context: context),
+            RootCACertificatePublisher(context: context, caCertificatePEM: caCertificatePEM),
         ]
         let manager = ControllerManager(context: context, controllers: controllers)
         let scheduler = Scheduler(client: connection.writing(as: "kube-scheduler"), informers: informers, log: ClientLog.standardError)

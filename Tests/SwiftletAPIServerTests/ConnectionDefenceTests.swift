@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Testing
+import SwiftletAPI
 import SwiftletMachinery
 import SwiftletPKI
 import SwiftletTestSupport
@@ -103,6 +104,7 @@ import SwiftletTestSupport
 
     /// A server whose in-flight limits are `limit`, with a node's token beside the admin's:
     /// the node is limited, the admin (system:masters) is served anyway, as upstream serves it.
+    /// The node reads and creates pods (its RBAC role); the limits come before authorization.
     private func limitedServer(_ limit: Int) throws -> TestServer {
         try TestServer(configure: {
             $0.maxRequestsInFlight = limit
@@ -125,13 +127,13 @@ import SwiftletTestSupport
 
     @Test func theInFlightLimitsAnswer429ButLeaveWatchesAndMastersAlone() async throws {
         let t = try limitedServer(0)
-        let list = await asNode(t, .GET, "/api/v1/namespaces/default/configmaps")
+        let list = await asNode(t, .GET, "/api/v1/namespaces/default/pods")
         #expect(list.status == .tooManyRequests)
         #expect(list.headers.first(name: "Retry-After") == "1")
         #expect(json(list)["message"] == "Too many requests, please try again later.")
         #expect(json(list)[path: "details", "retryAfterSeconds"] == 1)
-        #expect(await asNode(t, .POST, "/api/v1/namespaces/default/configmaps", body: TestServer.configMap("c")).status == .tooManyRequests)
-        #expect(await asNode(t, .GET, "/api/v1/namespaces/default/configmaps?watch=1").status == .ok)
+        #expect(await asNode(t, .POST, "/api/v1/namespaces/default/pods", body: TestServer.configMap("c")).status == .tooManyRequests)
+        #expect(await asNode(t, .GET, "/api/v1/namespaces/default/pods?watch=1").status == .ok)
         #expect(await t.request(.GET, "/api/v1/namespaces/default/configmaps").status == 200)
         #expect(await t.request(.POST, "/api/v1/namespaces/default/configmaps", body: TestServer.configMap("c")).status == 201)
 
@@ -149,11 +151,11 @@ import SwiftletTestSupport
     @Test func aResponseHoldsItsPlaceUntilItIsGone() async throws {
         let t = try limitedServer(1)
         do {
-            let unwritten = await asNode(t, .GET, "/api/v1/namespaces")
+            let unwritten = await asNode(t, .GET, "/api/v1/pods")
             #expect(unwritten.status == .ok)
-            #expect(await asNode(t, .GET, "/api/v1/namespaces").status == .tooManyRequests)
+            #expect(await asNode(t, .GET, "/api/v1/pods").status == .tooManyRequests)
         }
-        #expect(await asNode(t, .GET, "/api/v1/namespaces").status == .ok)
-        #expect(await asNode(t, .GET, "/api/v1/namespaces").status == .ok)
+        #expect(await asNode(t, .GET, "/api/v1/pods").status == .ok)
+        #expect(await asNode(t, .GET, "/api/v1/pods").status == .ok)
     }
 }

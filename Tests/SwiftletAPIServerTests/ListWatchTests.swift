@@ -163,7 +163,7 @@ import SwiftletStorage
         do {
             let store = try openStore(url: url)
             var config = APIServerConfig()
-            config.tokens = [TestServer.token: UserInfo(name: "a", groups: [])]
+            config.tokens = [TestServer.token: UserInfo(name: "a", groups: ["system:masters"])]
             let server = try APIServer(config: config, store: store)
             let t = TestServerHandle(server: server)
             before = await t.request(.POST, "/api/v1/namespaces/default/services", body: service).json
@@ -172,7 +172,7 @@ import SwiftletStorage
         }
         let store = try openStore(url: url)
         var config = APIServerConfig()
-        config.tokens = [TestServer.token: UserInfo(name: "a", groups: [])]
+        config.tokens = [TestServer.token: UserInfo(name: "a", groups: ["system:masters"])]
         let server = try APIServer(config: config, store: store)
         let t = TestServerHandle(server: server)
         let after = await t.request(.GET, "/api/v1/namespaces/default/services/s").json

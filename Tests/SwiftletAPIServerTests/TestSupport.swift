@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SwiftletAPI
 import SwiftletMachinery
 import SwiftletStorage
 @testable import SwiftletAPIServer
@@ -31,9 +32,10 @@ struct TestServer {
 
     func request(_ method: HTTPMethod, _ uri: String, body: JSONValue? = nil, rawBody: [UInt8]? = nil,
                  contentType: String = "application/json", accept: String = "application/json",
-                 authorized: Bool = true) async -> Reply {
+                 authorized: Bool = true, token: String = Self.token, headers extra: HTTPHeaders = [:]) async -> Reply {
         var headers: HTTPHeaders = ["Accept": accept, "Content-Type": contentType]
-        if authorized { headers.add(name: "Authorization", value: "Bearer \(Self.token)") }
+        if authorized { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        headers.add(contentsOf: extra)
         let bytes = rawBody ?? body.map { JSONWriter.write($0) } ?? []
         let response = await server.handle(HTTPRequest(method: method, uri: uri, headers: headers, body: bytes))
         switch response.body {

@@ -89,8 +89,9 @@ import Testing
     }
 
     @Test func everyServedResourceHasAPrinter() {
-        // CustomResourceDefinitions print with the default table upstream too.
-        for info in Resources.all where info != Resources.customresourcedefinitions {
+        // CustomResourceDefinitions, Roles and ClusterRoles print with the default table upstream too.
+        let defaultTable = [Resources.customresourcedefinitions, Resources.roles, Resources.clusterroles]
+        for info in Resources.all where !defaultTable.contains(info) {
             let columns = TableConverter.columns(group: info.group, resource: info.resource)
             #expect(columns.last?.name != "Created At", "\(info.qualifiedResource) falls back to the default table")
             #expect(columns.contains { $0.format == "name" }, "\(info.qualifiedResource)")

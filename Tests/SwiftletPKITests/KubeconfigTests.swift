@@ -41,7 +41,7 @@ import Testing
 
             // Overwriting replaces the content and leaves no temporary files.
             var changed = config
-            changed.token = "other"
+            changed.credential = .token("other")
             try changed.write(to: path)
             #expect(try SecureFiles.readIfExists(path) == changed.render())
             #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/home/.kube") == ["config"])

@@ -419,12 +419,23 @@ def test_json_patch_copy_amplification_is_413_with_a_small_body_and_changes_noth
 
 @pytest.fixture
 def capped(workdir):
-    """A server with in-flight limits of 1. Its requests go with the node token: the admin is in
-    system:masters, which upstream (and Swiftlet) serves even past the limits."""
+    """A server with in-flight limits of 1. Its requests go with the node token, bound by RBAC to
+    what the tests do: the admin is in system:masters, which upstream (and Swiftlet) serves even
+    past the limits."""
     s = start_server(workdir / "abuse-capped-data",
                      ["--max-mutating-requests-inflight", "1", "--max-requests-inflight", "1"])
     s.node_token = (s.data_dir / "node-token").read_text().strip()
     try:
+        rbac = "/apis/rbac.authorization.k8s.io/v1"
+        status, _, body = api(s, "POST", f"{rbac}/clusterroles", {
+            "metadata": {"name": "abuse-tester"},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps", "namespaces"], "verbs": ["create", "get", "list", "watch"]}]})
+        assert status in (201, 409), body  # each test restarts the server on the same data
+        status, _, body = api(s, "POST", f"{rbac}/clusterrolebindings", {
+            "metadata": {"name": "abuse-tester"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "abuse-tester"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:node-bootstrap"}]})
+        assert status in (201, 409), body
         yield s
     finally:
         s.stop()

@@ -8,6 +8,7 @@ public enum ResourceTypes {
     public static let builtIn: [ResourceType] = [
         namespaces, nodes, pods, services, endpoints, configMaps, secrets, events, serviceAccounts, replicationControllers,
         deployments, replicaSets, daemonSets, controllerRevisions, endpointSlices, leases, podDisruptionBudgets, customResourceDefinitions,
+        roles, clusterRoles, roleBindings, clusterRoleBindings,
     ]
 
     /// Kinds whose defaulting, validation and printing are written but which are not served

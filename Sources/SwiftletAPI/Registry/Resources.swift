@@ -36,7 +36,9 @@ public enum Resources {
     public static let configmaps = make("", "v1", "configmaps", "ConfigMap", short: ["cm"])
     public static let secrets = make("", "v1", "secrets", "Secret")
     public static let events = make("", "v1", "events", "Event", short: ["ev"])
-    public static let serviceaccounts = make("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"])
+    public static let serviceaccounts = make("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"], extra: [
+        .init(name: "token", group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: ["create"]),
+    ])
     public static let replicationcontrollers = make("", "v1", "replicationcontrollers", "ReplicationController",
         short: ["rc"], categories: ["all"], status: true, scale: true)
 

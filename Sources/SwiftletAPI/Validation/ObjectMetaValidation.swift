@@ -6,6 +6,8 @@ enum NameRule {
     case label
     /// Services, whose names become DNS labels that must start with a letter.
     case rfc1035Label
+    /// Any text usable as one URL path segment (RBAC objects: `system:controller:x`).
+    case pathSegment
 
     /// `generateName` prefixes may end in `-`; upstream masks that by replacing the last two
     /// characters with `a` (maskTrailingDash), which this keeps.
@@ -18,7 +20,14 @@ enum NameRule {
         case .subdomain: return NameFormat.dns1123Subdomain(value)
         case .label: return NameFormat.dns1123Label(value)
         case .rfc1035Label: return NameFormat.dns1035Label(value)
+        case .pathSegment: return Self.pathSegmentErrors(value)
         }
+    }
+
+    /// apimachinery's `IsValidPathSegmentName`.
+    static func pathSegmentErrors(_ name: String) -> [String] {
+        if name == "." || name == ".." { return ["may not be '\(name)'"] }
+        return ["/", "%"].filter { name.contains($0) }.map { "may not contain '\($0)'" }
     }
 }
 

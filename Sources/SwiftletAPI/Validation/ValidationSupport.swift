@@ -18,16 +18,16 @@ struct ValidationPath: CustomStringConvertible, Sendable {
 
 /// Lenient reads of decoded JSON: a value of the wrong type reads as absent, since type errors
 /// are reported earlier, when the request body is checked against the schema.
-enum FieldRead {
-    static func string(_ value: JSONValue?) -> String { value?.stringValue ?? "" }
+public enum FieldRead {
+    public static func string(_ value: JSONValue?) -> String { value?.stringValue ?? "" }
 
-    static func objects(_ value: JSONValue?) -> [JSONValue] { (value?.arrayValue ?? []).filter { $0.objectValue != nil } }
+    public static func objects(_ value: JSONValue?) -> [JSONValue] { (value?.arrayValue ?? []).filter { $0.objectValue != nil } }
 
-    static func strings(_ value: JSONValue?) -> [String] { (value?.arrayValue ?? []).compactMap(\.stringValue) }
+    public static func strings(_ value: JSONValue?) -> [String] { (value?.arrayValue ?? []).compactMap(\.stringValue) }
 
-    static func map(_ value: JSONValue?) -> JSONObject { value?.objectValue ?? JSONObject() }
+    public static func map(_ value: JSONValue?) -> JSONObject { value?.objectValue ?? JSONObject() }
 
-    static func isSet(_ value: JSONValue?) -> Bool {
+    public static func isSet(_ value: JSONValue?) -> Bool {
         if let value, !value.isNull { return true }
         return false
     }

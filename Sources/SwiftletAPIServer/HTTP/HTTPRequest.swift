@@ -1,4 +1,5 @@
 import NIOHTTP1
+import SwiftletAPI
 
 /// One HTTP request, fully read. Bodies of API requests are small (objects, patches), so they
 /// are collected before handling; streaming is only needed in responses (watch, logs).
@@ -16,6 +17,8 @@ public struct HTTPRequest: Sendable {
     public var bodyTooLarge = false
     /// The answer decided from the head alone (an unauthenticated request): its body was not read.
     public var refusal: HTTPResponse?
+    /// Who the connection's verified client certificate names, if it presented one.
+    public var certificateUser: UserInfo?
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
         self.method = method

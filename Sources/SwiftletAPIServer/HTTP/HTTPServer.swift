@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SwiftletAPI
 import SwiftletMachinery
 
 /// The HTTPS listener: TLS, HTTP/1.1 with keep-alive, one task per connection, and WebSocket
@@ -75,7 +76,9 @@ public final class HTTPServer: Sendable {
                     group.addTask {
                         switch try? await connection.kind.get() {
                         case .http(let channel, let upgradeAsked)?:
-                            await self.serveConnection(channel, upgradeAsked: upgradeAsked)
+                            // The handshake is done once the first request has come.
+                            let certificateUser = await ClientCertificateUser.user(of: connection.channel)
+                            await self.serveConnection(channel, upgradeAsked: upgradeAsked, certificateUser: certificateUser)
                         case .webSocket(let channel, let session)?:
                             await WebSocketConnection.serve(channel, session: session)
                         case nil:
@@ -89,7 +92,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>,
-                                 upgradeAsked: ServerConnection.UpgradeNotTaken?) async {
+                                 upgradeAsked: ServerConnection.UpgradeNotTaken?, certificateUser: UserInfo?) async {
         try? await connection.executeThenClose { inbound, outbound in
             // Requests are read by one task and answered by another, so that a long response
             // (a watch) notices at once when the client goes away: the reader's end cancels it.
@@ -107,8 +110,10 @@ public final class HTTPServer: Sendable {
                             switch part {
                             case .head(let h):
                                 // Checked before any body is read: a refused client's body is never buffered.
-                                if let refusal = self.checkHead?(HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: [])) {
-                                    var request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: [])
+                                var bare = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: [])
+                                bare.certificateUser = certificateUser
+                                if let refusal = self.checkHead?(bare) {
+                                    var request = bare
                                     request.refusal = refusal
                                     requestSink.yield(request)
                                     requestSink.finish()
@@ -129,6 +134,7 @@ public final class HTTPServer: Sendable {
                             case .end:
                                 if let h = head {
                                     var request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, body: body)
+                                    request.certificateUser = certificateUser
                                     request.bodyTooLarge = tooLarge
                                     requestSink.yield(request)
                                 }

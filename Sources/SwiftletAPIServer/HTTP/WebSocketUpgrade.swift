@@ -50,8 +50,10 @@ extension ServerConnection {
             upgraders.append(NIOTypedWebSocketServerUpgrader<ServerConnection>(
                 maxFrameSize: WebSocketConnection.maxMessageSize,
                 shouldUpgrade: { channel, head in
-                    channel.eventLoop.makeFutureWithTask {
-                        let answer = await decide(HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: []))
+                    var request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: [])
+                    request.certificateUser = ClientCertificateUser.user(onEventLoop: channel)
+                    return channel.eventLoop.makeFutureWithTask { [request] in
+                        let answer = await decide(request)
                         decision.state.withLock { $0.answer = answer }
                         guard case .accept(let subprotocol, _)? = answer else { return nil }
                         var headers = HTTPHeaders()
@@ -80,7 +82,9 @@ extension ServerConnection {
                     if case .refuse(let response)? = state.answer {
                         notTaken = .answered(response)
                     } else if let head = state.webSocketHead {
-                        notTaken = .request(HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: []))
+                        var request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: [])
+                        request.certificateUser = ClientCertificateUser.user(onEventLoop: channel)
+                        notTaken = .request(request)
                     } else if state.otherUpgradeAsked {
                         notTaken = .inChannel
                     }

@@ -15,17 +15,19 @@ extension APIServer {
         default:
             break
         }
-        guard let user = authenticate(request) else { return .error(.unauthorized()) }
+        guard let authenticated = authenticate(request) else { return .error(.unauthorized()) }
+        let user: UserInfo
+        do { user = try impersonated(authenticated, headers: request.headers) } catch { return .error(error) }
         let limit = Self.isLongRunning(request) ? nil : Self.isMutating(request.method) ? mutatingInFlight : readOnlyInFlight
         let place = limit?.take()
         // As upstream: system:masters is served even when every place is taken ("a super-admin
         // or a loopback connection"), which also keeps the in-process controllers going.
         if limit != nil, place == nil, !user.groups.contains("system:masters") { return Self.tooManyRequests }
-        var response: HTTPResponse
-        do {
-            response = try await route(request)
-        } catch {
-            response = .error(error)
+        // Authorized inside the limits, as upstream's handler chain orders the two.
+        let attributes = AuthorizationAttributes(request)
+        guard authorizer.authorize(user, attributes).allowed else { return .error(Authorizer.forbidden(user, attributes)) }
+        var response = await RequestContext.$user.withValue(user) { () async -> HTTPResponse in
+            do throws(APIError) { return try await route(request, user: user) } catch { return .error(error) }
         }
         // The place goes with the response until it has been written, as upstream holds it: a
         // client that does not read its answer keeps a place, not an ever larger share of memory.
@@ -95,14 +97,26 @@ extension APIServer {
         return ["exec", "attach", "portforward", "proxy", "log"].contains(last)
     }
 
-    /// Bearer tokens from the configuration; anything else is anonymous and refused.
+    /// A client certificate signed by the cluster CA (its CN the user, its Os the groups), else
+    /// a bearer token: one from the configuration, or a ServiceAccount token this cluster signed;
+    /// anything else is anonymous and refused. Every
+    /// authenticated user is in `system:authenticated`, as upstream adds it.
     func authenticate(_ request: HTTPRequest) -> UserInfo? {
-        guard let header = request.headers.first(name: "authorization"),
-              let token = Tokens.bearerToken(fromAuthorization: header) else { return nil }
-        return config.tokens.first { Tokens.matches(token, $0.key) }?.value
+        var user: UserInfo
+        if let certificateUser = request.certificateUser {
+            user = certificateUser
+        } else if let header = request.headers.first(name: "authorization"),
+                  let token = Tokens.bearerToken(fromAuthorization: header),
+                  let tokenUser = config.tokens.first(where: { Tokens.matches(token, $0.key) })?.value ?? serviceAccountUser(token: token) {
+            user = tokenUser
+        } else {
+            return nil
+        }
+        if !user.groups.contains("system:authenticated") { user.groups.append("system:authenticated") }
+        return user
     }
 
-    private func route(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+    private func route(_ request: HTTPRequest, user: UserInfo) async throws(APIError) -> HTTPResponse {
         let path = request.path
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
@@ -118,8 +132,12 @@ extension APIServer {
             return try Discovery.resourceList(group: segments[1], version: segments[2], resources: registry.resources)
         }
 
-        guard let target = APIRequestInfo(path: trimmed),
-              let storage = registry.storage(group: target.group, version: target.version, resource: target.resource)
+        guard let target = APIRequestInfo(path: trimmed) else { throw APIError.notFoundPath() }
+        if target.version == "v1", target.name == nil, let review = Self.reviewTypes["\(target.group)/\(target.resource)"],
+           review.info.namespaced == (target.namespace != nil) {
+            return try self.review(review, namespace: target.namespace, request: request, user: user)
+        }
+        guard let storage = registry.storage(group: target.group, version: target.version, resource: target.resource)
         else { throw APIError.notFoundPath() }
         let info = storage.info
         if !info.namespaced, target.namespace != nil { throw APIError.notFoundPath() }
@@ -145,6 +163,8 @@ extension APIServer {
             return try create(storage, namespace: namespace, request: request)
         case (.POST, let name?, "binding"):
             return try bind(storage, namespace: namespace, name: name, request: request)
+        case (.POST, let name?, "token") where info == Resources.serviceaccounts:
+            return try createToken(storage, namespace: namespace ?? "", name: name, request: request)
         case (.POST, let name?, "eviction"):
             return try evict(storage, namespace: namespace, name: name, request: request)
         case (.PUT, let name?, let sub) where sub == nil || sub == "status":

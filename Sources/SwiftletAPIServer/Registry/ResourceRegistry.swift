@@ -101,8 +101,12 @@ final class ResourceRegistry: Sendable {
         state.withLock { s in (s.order.compactMap { s.entries[$0]?.storage.type }, s.generation) }
     }
 
-    /// Every served resource, in discovery order.
-    var resources: [ResourceInfo] { storages.map(\.info) }
+    /// Every served resource, in discovery order: the built-in stored ones, the create-only
+    /// reviews (listed although nothing stores them), then custom resources.
+    var resources: [ResourceInfo] {
+        let stored = storages
+        return stored.filter { $0.crdUID == nil }.map(\.info) + Resources.reviews + stored.filter { $0.crdUID != nil }.map(\.info)
+    }
 
     /// The API groups other than core, with their versions, in discovery order.
     var groups: [(name: String, versions: [String])] {

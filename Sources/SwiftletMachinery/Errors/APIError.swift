@@ -56,7 +56,7 @@ public struct APIError: Error, Sendable, Equatable {
         var d = JSONValue.object(JSONObject())
         if let name { d["name"] = .string(name) }
         if !group.isEmpty { d["group"] = .string(group) }
-        d["kind"] = .string(resource)
+        if !resource.isEmpty { d["kind"] = .string(resource) }
         if let uid { d["uid"] = .string(uid) }
         if let causes { d["causes"] = .array(causes) }
         return d
@@ -120,6 +120,14 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(code: 403, reason: "Forbidden",
                  message: "\(qualified(resource, group: group)) \"\(name)\" is forbidden: \(detail)",
                  details: details(name: name, group: group, resource: resource))
+    }
+
+    /// apimachinery's `NewForbidden`: `pods "x" is forbidden: …`, `pods is forbidden: …` without
+    /// a name, and `forbidden: …` for a path that names no resource.
+    public static func forbidden(group: String, resource: String, name: String?, reason: String) -> APIError {
+        let subject = resource.isEmpty ? "" : qualified(resource, group: group) + (name.map { " \"\($0)\"" } ?? "") + " is "
+        return APIError(code: 403, reason: "Forbidden", message: "\(subject)forbidden: \(reason)",
+                        details: details(name: name, group: group, resource: resource))
     }
 
     public static func gone(_ message: String) -> APIError {

@@ -4,26 +4,30 @@ import SwiftletAPIServer
 import SwiftletClient
 import SwiftletPKI
 
-/// A `swiftlet server` child process for a benchmark, with its TLS trust and admin token.
+/// A `swiftlet server` child process for a benchmark, with its TLS trust and two identities:
+/// the admin (system:masters, never checked by RBAC) and the join token's node user, whom
+/// RBAC authorizes.
 final class BenchServer: @unchecked Sendable {
     let process: Process
     let port: Int
     let transport: HTTPSTransport
+    let nodeTransport: HTTPSTransport
     let readyMillis: Int
 
     var pid: Int32 { process.processIdentifier }
 
-    private init(process: Process, port: Int, transport: HTTPSTransport, readyMillis: Int) {
+    private init(process: Process, port: Int, transport: HTTPSTransport, nodeTransport: HTTPSTransport, readyMillis: Int) {
         self.process = process
         self.port = port
         self.transport = transport
+        self.nodeTransport = nodeTransport
         self.readyMillis = readyMillis
     }
 
     /// Sends one request; the benchmark reads status and bytes, never decoding on the hot path.
-    func send(_ method: HTTPMethod, _ uri: String, _ body: [UInt8]? = nil) async -> (status: Int, body: [UInt8]) {
+    func send(_ method: HTTPMethod, _ uri: String, _ body: [UInt8]? = nil, asNode: Bool = false) async -> (status: Int, body: [UInt8]) {
         let headers: HTTPHeaders = ["Accept": "application/json", "Content-Type": "application/json"]
-        let response = await transport.send(HTTPRequest(method: method, uri: uri, headers: headers, body: body ?? []))
+        let response = await (asNode ? nodeTransport : transport).send(HTTPRequest(method: method, uri: uri, headers: headers, body: body ?? []))
         guard case .bytes(let bytes) = response.body else { return (Int(response.status.code), []) }
         return (Int(response.status.code), bytes)
     }
@@ -67,11 +71,13 @@ final class BenchServer: @unchecked Sendable {
         let token = try String(contentsOfFile: layout.adminTokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let ca = try String(contentsOfFile: layout.caCertificatePath, encoding: .utf8)
         let transport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: token, maxIdleConnections: 64)
+        let nodeToken = try String(contentsOfFile: dataDir + "/node-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let nodeTransport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: nodeToken, maxIdleConnections: 64)
         while await transport.send(HTTPRequest(method: .GET, uri: "/readyz", headers: [:], body: [])).status != .ok {
             try await waitWhileStarting()
         }
         let readyMillis = Int((ContinuousClock.now - started).milliseconds)
-        return BenchServer(process: process, port: port, transport: transport, readyMillis: readyMillis)
+        return BenchServer(process: process, port: port, transport: transport, nodeTransport: nodeTransport, readyMillis: readyMillis)
     }
 
     private func status(_ field: String) -> Int {
