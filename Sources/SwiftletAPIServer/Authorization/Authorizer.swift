@@ -38,15 +38,23 @@ final class Authorizer: Sendable {
         }
     }
 
+    /// The four RBAC kinds' storages: built in, so they never change once registered.
+    private let rbacStorages = Mutex<[ResourceStorage]?>(nil)
+
     /// The RBAC objects as they are now.
     func policy() -> RBACPolicy {
-        let storages = [Resources.clusterroles, Resources.roles, Resources.clusterrolebindings, Resources.rolebindings]
-            .map { registry.storage(for: $0) }
-        let revisions = storages.map { $0?.cache.revision ?? 0 }
+        let storages = rbacStorages.withLock { cached in
+            if let cached { return cached }
+            let found = [Resources.clusterroles, Resources.roles, Resources.clusterrolebindings, Resources.rolebindings]
+                .compactMap { registry.storage(for: $0) }
+            if found.count == 4 { cached = found }
+            return found
+        }
+        guard storages.count == 4 else { return RBACPolicy() }
+        let revisions = storages.map(\.cache.revision)
         if let current = compiled.withLock({ $0 }), current.revisions == revisions { return current.policy }
-        func objects(_ storage: ResourceStorage?) -> [JSONValue] {
-            guard let storage else { return [] }
-            return storage.cache.list(prefix: storage.info.storagePrefix, filter: WatchFilter()).items.map { $0.object() }
+        func objects(_ storage: ResourceStorage) -> [JSONValue] {
+            storage.cache.list(prefix: storage.info.storagePrefix, filter: WatchFilter()).items.map { $0.object() }
         }
         let policy = RBACPolicy(clusterRoles: objects(storages[0]), roles: objects(storages[1]),
                                 clusterRoleBindings: objects(storages[2]), roleBindings: objects(storages[3]))
