@@ -38,11 +38,16 @@ public final class APIServer: Sendable {
             registry?.storage(for: Resources.serviceaccounts)?.cache.get(
                 Resources.serviceaccounts.storageKey(namespace: namespace, name: name))?.object()
         }
-        let definitions = CustomResourceDefinitionStrategy(registry: { [weak registry] in registry }, clock: config.clock)
+        let namespaceLabels: @Sendable (String) -> JSONObject? = { [weak registry] name in
+            registry?.storage(for: Resources.namespaces)?.cache.get(Resources.namespaces.storageKey(namespace: nil, name: name))?
+                .object()[path: "metadata", "labels"]?.objectValue
+        }
+                let definitions = CustomResourceDefinitionStrategy(registry: { [weak registry] in registry }, clock: config.clock)
         let authorizer = Authorizer(registry: registry)
         var strategies: [ResourceInfo: any ResourceStrategy] = [
             Resources.services: ServiceStrategy(),
-            Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount),
+            Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount,
+                                        namespaceLabels: namespaceLabels),
             Resources.namespaces: NamespaceStrategy(),
             Resources.customresourcedefinitions: definitions,
         ]

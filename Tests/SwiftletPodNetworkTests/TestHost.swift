@@ -75,6 +75,22 @@ final class BackgroundCommand {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // `ip netns exec` enters the namespace after it starts: until then /proc/PID/ns/net is
+        // the host's, and a test that joins the process there would look in the wrong place.
+        let deadline = Date().addingTimeInterval(5)
+        while Self.netnsInode("/proc/\(process.processIdentifier)/ns/net") != Self.netnsInode("/run/netns/\(namespace)") {
+            guard process.isRunning, Date() < deadline else {
+                stop()
+                throw PodNetworkError.commandFailed(command: command.joined(separator: " "), failedCommand: nil, status: -1,
+                                                    stderr: "did not enter network namespace \(namespace) within 5 s")
+            }
+            usleep(2_000)
+        }
+    }
+
+    private static func netnsInode(_ path: String) -> ino_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_ino : nil
     }
 
     func stop() {

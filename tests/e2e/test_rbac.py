@@ -167,3 +167,32 @@ def test_kubectl_create_token_gives_a_service_account_token_rbac_confines(k):
     k("delete", "serviceaccount", "default", "-n", "team")
     wait_for(lambda: "Unauthorized" in k.run("get", "pods", "-n", "team", *as_account, check=False).stderr,
              what="the token to stop working")
+
+
+def test_a_restricted_namespace_refuses_a_privileged_pod_with_upstreams_message(k):
+    k("create", "namespace", "locked")
+    k("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=restricted")
+    refused = k.run("run", "priv", "--image=kiamol/ch02-whoami", "-n", "locked", "--privileged", check=False)
+    assert refused.returncode != 0
+    assert ('pods "priv" is forbidden: violates PodSecurity "restricted:latest": privileged (container "priv" must not set '
+            'securityContext.privileged=true), allowPrivilegeEscalation != false (container "priv" must set '
+            'securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "priv" must set '
+            'securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "priv" must set '
+            'securityContext.runAsNonRoot=true), seccompProfile (pod or container "priv" must set '
+            'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")') in refused.stderr, refused.stderr
+    # A pod that meets the standard is admitted.
+    k.apply("""apiVersion: v1
+kind: Pod
+metadata: {name: tidy, namespace: locked}
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: app
+    image: kiamol/ch02-whoami
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+""")
+    # Baseline allows what restricted does not, but not privilege; bad levels are refused.
+    k("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=baseline", "--overwrite")
+    k("run", "plain", "--image=kiamol/ch02-whoami", "-n", "locked")
+    bad = k.run("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=strict", "--overwrite", check=False)
+    assert 'Invalid value: "strict": must be one of privileged, baseline, restricted' in bad.stderr

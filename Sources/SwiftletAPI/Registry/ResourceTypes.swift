@@ -18,7 +18,8 @@ public enum ResourceTypes {
     // MARK: core/v1
 
     public static let namespaces = ResourceType(
-        Resources.namespaces, defaults: CoreDefaults.namespace, validate: { o, _ in CoreValidation.namespace(o) },
+        Resources.namespaces, defaults: CoreDefaults.namespace,
+        validate: { o, _ in CoreValidation.namespace(o) + PodSecurity.validateLabels(o[path: "metadata", "labels"]?.objectValue) },
         table: ClusterTables.namespace, selectableFields: [SelectableField("status.phase")])
 
     public static let nodes = ResourceType(

@@ -9,12 +9,15 @@ struct PodStrategy: ResourceStrategy {
     var defaultTolerationSeconds: Int64
     /// A ServiceAccount by namespace and name, from the API server's cache.
     var serviceAccount: @Sendable (String, String) -> JSONValue?
+    /// A namespace's labels, from the API server's cache (Pod Security levels).
+    var namespaceLabels: @Sendable (String) -> JSONObject?
 
     func admit(_ object: inout JSONValue) {
         DefaultTolerationSeconds.admit(&object, seconds: defaultTolerationSeconds)
     }
 
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {
+        try enforcePodSecurity(object)
         copyImagePullSecrets(&object)
         object["status"] = ["phase": "Pending", "qosClass": .string(Self.qosClass(object))]
     }
@@ -55,5 +58,18 @@ struct PodStrategy: ResourceStrategy {
         }
         if !anySet { return "BestEffort" }
         return guaranteed ? "Guaranteed" : "Burstable"
+    }
+
+    /// Pod Security admission: a pod that violates its namespace's `enforce` level is refused
+    /// with upstream's message. (Audit and warn levels are not acted on yet.)
+    func enforcePodSecurity(_ pod: JSONValue) throws(APIError) {
+        let namespace = FieldRead.string(pod[path: "metadata", "namespace"])
+        let labels = namespaceLabels(namespace)
+        let level = PodSecurity.level("enforce", namespaceLabels: labels)
+        let violations = PodSecurity.violations(pod, level: level)
+        guard !violations.isEmpty else { return }
+        let name = FieldRead.string(pod[path: "metadata", "name"])
+        throw APIError.forbidden(group: "", resource: "pods", name: name.isEmpty ? nil : name,
+                                 reason: "violates PodSecurity \(GoText.quote(PodSecurity.policyName(level, mode: "enforce", namespaceLabels: labels))): \(violations.joined(separator: ", "))")
     }
 }

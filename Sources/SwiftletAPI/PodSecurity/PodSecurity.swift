@@ -1,0 +1,280 @@
+import SwiftletMachinery
+
+/// Pod Security admission's standards (k8s.io/pod-security-admission), for the `latest`
+/// version: what the `baseline` and `restricted` levels forbid in a pod, worded as upstream.
+///
+/// Checks run in upstream's order, baseline checks by ID then restricted ones by ID; at the
+/// restricted level a restricted check replaces the baseline check it tightens
+/// (capabilities, volumes, seccomp).
+public enum PodSecurity {
+    public enum Level: String, Sendable, CaseIterable {
+        case privileged, baseline, restricted
+    }
+
+    public static let labelPrefix = "pod-security.kubernetes.io/"
+    public static let modes = ["enforce", "audit", "warn"]
+
+    /// The level a namespace's label sets for `mode` (`enforce`, `warn`, `audit`); privileged
+    /// when the label is absent (or unreadable: validation keeps bad values out).
+    public static func level(_ mode: String, namespaceLabels: JSONObject?) -> Level {
+        namespaceLabels?[labelPrefix + mode]?.stringValue.flatMap(Level.init(rawValue:)) ?? .privileged
+    }
+
+    /// How upstream names a level and version in messages: `restricted:latest`.
+    public static func policyName(_ level: Level, mode: String, namespaceLabels: JSONObject?) -> String {
+        let version = namespaceLabels?[labelPrefix + mode + "-version"]?.stringValue ?? "latest"
+        return "\(level.rawValue):\(version.isEmpty ? "latest" : version)"
+    }
+
+    /// Upstream's validation of the namespace labels.
+    public static func validateLabels(_ labels: JSONObject?) -> [FieldError] {
+        var errors: [FieldError] = []
+        for mode in modes {
+            let key = labelPrefix + mode
+            if let value = labels?[key]?.stringValue, Level(rawValue: value) == nil {
+                errors.append(.invalid("metadata.labels[\(key)]", .string(value),
+                                       #"must be one of privileged, baseline, restricted"#))
+            }
+            let versionKey = key + "-version"
+            if let version = labels?[versionKey]?.stringValue, !isVersion(version) {
+                errors.append(.invalid("metadata.labels[\(versionKey)]", .string(version),
+                                       #"must be "latest" or of the form "v1.x""#))
+            }
+        }
+        return errors
+    }
+
+    private static func isVersion(_ text: String) -> Bool {
+        if text == "latest" { return true }
+        guard text.hasPrefix("v1."), let minor = Int(text.dropFirst(3)) else { return false }
+        return minor >= 0
+    }
+
+    /// The violations of `level`, as upstream's aggregate: `reason (detail)` each.
+    public static func violations(_ pod: JSONValue, level: Level) -> [String] {
+        guard level != .privileged else { return [] }
+        let spec = pod["spec"] ?? .object(JSONObject())
+        var checks: [(JSONValue) -> (reason: String, detail: String)?] = [
+            capabilitiesBaseline, hostNamespaces, hostPathVolumes, hostPorts, privileged, procMount, seccompBaseline, sysctls,
+        ]
+        if level == .restricted {
+            checks = [hostNamespaces, hostPorts, privileged, procMount, sysctls,
+                      allowPrivilegeEscalation, capabilitiesRestricted, restrictedVolumes, runAsNonRoot, runAsUser, seccompRestricted]
+        }
+        return checks.compactMap { $0(spec) }.map { $0.detail.isEmpty ? $0.reason : "\($0.reason) (\($0.detail))" }
+    }
+
+    // MARK: Helpers, as upstream's
+
+    static func joinQuote(_ items: [String]) -> String {
+        items.isEmpty ? "" : "\"" + items.joined(separator: "\", \"") + "\""
+    }
+
+    static func pluralize(_ singular: String, _ plural: String, _ count: Int) -> String { count == 1 ? singular : plural }
+
+    /// Init containers, then containers, then ephemeral containers.
+    static func containers(_ spec: JSONValue) -> [JSONValue] {
+        ["initContainers", "containers", "ephemeralContainers"].flatMap { FieldRead.objects(spec[$0]) }
+    }
+
+    static func name(_ container: JSONValue) -> String { FieldRead.string(container["name"]) }
+
+    static func containersPhrase(_ names: [String]) -> String { "\(pluralize("container", "containers", names.count)) \(joinQuote(names))" }
+
+    // MARK: Baseline
+
+    static let defaultCapabilities: Set<String> = [
+        "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID",
+        "SETPCAP", "SETUID", "SYS_CHROOT",
+    ]
+
+    static func capabilitiesBaseline(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var bad: [String] = []
+        var capabilities = Set<String>()
+        for container in containers(spec) {
+            let added = FieldRead.strings(container[path: "securityContext", "capabilities", "add"]).filter { !defaultCapabilities.contains($0) }
+            if !added.isEmpty {
+                bad.append(name(container))
+                capabilities.formUnion(added)
+            }
+        }
+        guard !bad.isEmpty else { return nil }
+        return ("non-default capabilities", "\(containersPhrase(bad)) must not include \(joinQuote(capabilities.sorted())) in securityContext.capabilities.add")
+    }
+
+    static func hostNamespaces(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let set = ["hostNetwork", "hostPID", "hostIPC"].filter { spec[$0] == .bool(true) }.map { "\($0)=true" }
+        return set.isEmpty ? nil : ("host namespaces", set.joined(separator: ", "))
+    }
+
+    static func hostPathVolumes(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let volumes = FieldRead.objects(spec["volumes"]).filter { $0["hostPath"] != nil }.map(name)
+        return volumes.isEmpty ? nil : ("hostPath volumes", "\(pluralize("volume", "volumes", volumes.count)) \(joinQuote(volumes))")
+    }
+
+    static func hostPorts(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var bad: [String] = []
+        var ports = Set<String>()
+        for container in containers(spec) {
+            let used = FieldRead.objects(container["ports"]).compactMap { $0["hostPort"]?.intValue }.filter { $0 != 0 }
+            if !used.isEmpty {
+                bad.append(name(container))
+                ports.formUnion(used.map(String.init))
+            }
+        }
+        guard !bad.isEmpty else { return nil }
+        return ("hostPort", "\(containersPhrase(bad)) \(pluralize("uses", "use", bad.count)) \(pluralize("hostPort", "hostPorts", ports.count)) \(ports.sorted().joined(separator: ", "))")
+    }
+
+    static func privileged(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let bad = containers(spec).filter { $0[path: "securityContext", "privileged"] == .bool(true) }.map(name)
+        return bad.isEmpty ? nil : ("privileged", "\(containersPhrase(bad)) must not set securityContext.privileged=true")
+    }
+
+    static func procMount(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var bad: [String] = []
+        var types = Set<String>()
+        for container in containers(spec) {
+            if let type = container[path: "securityContext", "procMount"]?.stringValue, type != "Default" {
+                bad.append(name(container))
+                types.insert(type)
+            }
+        }
+        guard !bad.isEmpty else { return nil }
+        return ("procMount", "\(containersPhrase(bad)) must not set securityContext.procMount to \(joinQuote(types.sorted()))")
+    }
+
+    static func validSeccomp(_ type: String) -> Bool { type == "RuntimeDefault" || type == "Localhost" }
+
+    /// Who set a seccomp type outside RuntimeDefault and Localhost, and which types.
+    static func badSeccompSetters(_ spec: JSONValue) -> (setters: [String], values: Set<String>, podSet: Bool, unset: [String]) {
+        var setters: [String] = []
+        var values = Set<String>()
+        var podSet = false
+        if let type = spec[path: "securityContext", "seccompProfile", "type"]?.stringValue {
+            if validSeccomp(type) { podSet = true } else { setters.append("pod"); values.insert(type) }
+        }
+        var badContainers: [String] = []
+        var unset: [String] = []
+        for container in containers(spec) {
+            if let type = container[path: "securityContext", "seccompProfile", "type"]?.stringValue {
+                if !validSeccomp(type) { badContainers.append(name(container)); values.insert(type) }
+            } else if !podSet {
+                unset.append(name(container))
+            }
+        }
+        if !badContainers.isEmpty { setters.append(containersPhrase(badContainers)) }
+        return (setters, values, podSet, unset)
+    }
+
+    static func seccompBaseline(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let found = badSeccompSetters(spec)
+        guard !found.setters.isEmpty else { return nil }
+        return ("seccompProfile", "\(found.setters.joined(separator: " and ")) must not set securityContext.seccompProfile.type to \(joinQuote(found.values.sorted()))")
+    }
+
+    static let safeSysctls: Set<String> = [
+        "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+    ]
+
+    static func sysctls(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let forbidden = FieldRead.objects(spec[path: "securityContext", "sysctls"]).map { FieldRead.string($0["name"]) }
+            .filter { !safeSysctls.contains($0) }
+        return forbidden.isEmpty ? nil : ("forbidden sysctls", forbidden.joined(separator: ", "))
+    }
+
+    // MARK: Restricted
+
+    static func allowPrivilegeEscalation(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let bad = containers(spec).filter { $0[path: "securityContext", "allowPrivilegeEscalation"] != .bool(false) }.map(name)
+        return bad.isEmpty ? nil : ("allowPrivilegeEscalation != false", "\(containersPhrase(bad)) must set securityContext.allowPrivilegeEscalation=false")
+    }
+
+    static func capabilitiesRestricted(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var missingDrop: [String] = []
+        var adding: [String] = []
+        var forbidden = Set<String>()
+        for container in containers(spec) {
+            guard let capabilities = container[path: "securityContext", "capabilities"], capabilities.objectValue != nil else {
+                missingDrop.append(name(container))
+                continue
+            }
+            if !FieldRead.strings(capabilities["drop"]).contains("ALL") { missingDrop.append(name(container)) }
+            let added = FieldRead.strings(capabilities["add"]).filter { $0 != "NET_BIND_SERVICE" }
+            if !added.isEmpty {
+                adding.append(name(container))
+                forbidden.formUnion(added)
+            }
+        }
+        var details: [String] = []
+        if !missingDrop.isEmpty { details.append(#"\#(containersPhrase(missingDrop)) must set securityContext.capabilities.drop=["ALL"]"#) }
+        if !adding.isEmpty { details.append("\(containersPhrase(adding)) must not include \(joinQuote(forbidden.sorted())) in securityContext.capabilities.add") }
+        return details.isEmpty ? nil : ("unrestricted capabilities", details.joined(separator: "; "))
+    }
+
+    static let allowedVolumeSources = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim",
+                                       "projected", "secret"]
+    static let restrictedVolumeSources = ["hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi",
+                                          "glusterfs", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile",
+                                          "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "portworxVolume", "scaleIO",
+                                          "storageos"]
+
+    static func restrictedVolumes(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var bad: [String] = []
+        var types = Set<String>()
+        for volume in FieldRead.objects(spec["volumes"]) where !allowedVolumeSources.contains(where: { volume[$0] != nil }) {
+            bad.append(name(volume))
+            types.insert(restrictedVolumeSources.first { volume[$0] != nil } ?? "unknown")
+        }
+        guard !bad.isEmpty else { return nil }
+        return ("restricted volume types", "\(pluralize("volume", "volumes", bad.count)) \(joinQuote(bad)) \(pluralize("uses", "use", bad.count)) \(pluralize("restricted volume type", "restricted volume types", types.count)) \(joinQuote(types.sorted()))")
+    }
+
+    /// Pods in their own user namespace (`hostUsers: false`) may run as root inside it.
+    static func inUserNamespace(_ spec: JSONValue) -> Bool { spec["hostUsers"] == .bool(false) }
+
+    static func runAsNonRoot(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        if inUserNamespace(spec) { return nil }
+        var setters: [String] = []
+        var podNonRoot = false
+        if let value = spec[path: "securityContext", "runAsNonRoot"]?.boolValue {
+            if value { podNonRoot = true } else { setters.append("pod") }
+        }
+        var explicit: [String] = []
+        var implicit: [String] = []
+        for container in containers(spec) {
+            if let value = container[path: "securityContext", "runAsNonRoot"]?.boolValue {
+                if !value { explicit.append(name(container)) }
+            } else if !podNonRoot {
+                implicit.append(name(container))
+            }
+        }
+        if !explicit.isEmpty { setters.append(containersPhrase(explicit)) }
+        if !setters.isEmpty { return ("runAsNonRoot != true", "\(setters.joined(separator: " and ")) must not set securityContext.runAsNonRoot=false") }
+        if !implicit.isEmpty { return ("runAsNonRoot != true", "pod or \(containersPhrase(implicit)) must set securityContext.runAsNonRoot=true") }
+        return nil
+    }
+
+    static func runAsUser(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        if inUserNamespace(spec) { return nil }
+        var setters: [String] = []
+        if spec[path: "securityContext", "runAsUser"]?.intValue == 0 { setters.append("pod") }
+        let bad = containers(spec).filter { $0[path: "securityContext", "runAsUser"]?.intValue == 0 }.map(name)
+        if !bad.isEmpty { setters.append(containersPhrase(bad)) }
+        return setters.isEmpty ? nil : ("runAsUser=0", "\(setters.joined(separator: " and ")) must not set runAsUser=0")
+    }
+
+    static func seccompRestricted(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        let found = badSeccompSetters(spec)
+        if !found.setters.isEmpty {
+            return ("seccompProfile", "\(found.setters.joined(separator: " and ")) must not set securityContext.seccompProfile.type to \(joinQuote(found.values.sorted()))")
+        }
+        if !found.unset.isEmpty {
+            return ("seccompProfile", #"pod or \#(containersPhrase(found.unset)) must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost""#)
+        }
+        return nil
+    }
+}
