@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "SwiftletAPI", dependencies: ["SwiftletMachinery"]),
 
         // Revisioned key-value storage (kine-like) with sqlite:// and memory:// drivers.
-        .target(name: "SwiftletStorage", dependencies: ["CSQLite", "CZlib"]),
+        .target(name: "SwiftletStorage", dependencies: [
+            "CSQLite", "CZlib", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
 
         // Cluster CA, serving certificates, tokens and kubeconfig files.
         .target(name: "SwiftletPKI", dependencies: [

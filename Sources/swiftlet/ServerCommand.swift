@@ -78,6 +78,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Where snapshots are kept (default: DATA_DIR/snapshots).")
     var snapshotDir: String?
 
+    @Flag(help: "Encrypt Secrets in the datastore (AES-GCM, with a key written to DATA_DIR/cred/encryption-config.json, owner-only). Once that file exists, the server always uses it.")
+    var secretsEncryption = false
+
     func validate() throws {
         guard Self.parseDuration(snapshotInterval) != nil else {
             throw ValidationError("invalid --snapshot-interval \(snapshotInterval): use a duration such as 12h, 30m or 90s, or 0")
@@ -117,7 +120,10 @@ struct ServerCommand: AsyncParsableCommand {
             tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
         ]
 
-        let store = try Self.openDatastore(datastoreURL, dataDir: dataDir)
+        var store = try Self.openDatastore(datastoreURL, dataDir: dataDir)
+        if let encryption = try SecretsEncryption.configuration(dataDir: dataDir, create: secretsEncryption) {
+            store = EncryptedStore(base: store, configuration: encryption)
+        }
         // Loading the watch caches reads every live row, and so checks each one's checksum.
         let server: APIServer
         do {

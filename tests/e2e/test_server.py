@@ -1,6 +1,7 @@
 """`swiftlet server` as a process: TLS and tokens, owner-only files, and durability across
-`kill -9`."""
+`kill -9`, Secrets encrypted at rest."""
 
+import base64
 import json
 import os
 import signal
@@ -87,3 +88,42 @@ def test_a_server_installed_without_its_shim_refuses_to_start_and_says_why(workd
     assert f"{alone}/swiftlet-shim is missing" in lines[0] and "swift build" in lines[0], lines[0]
     # Without a node agent the shim is not needed.
     assert "--disable-agent" in lines[0]
+
+
+def test_secrets_encryption_keeps_secret_values_out_of_the_datastore(workdir):
+    data = workdir / "encrypted-data"
+    server = Server(data, extra_args=["--secrets-encryption"])
+    server.start()
+    marker = "hunter2-not-in-the-datastore"
+    try:
+        k = Kubectl(kubectl_binaries()[0][1], server, workdir / "cache-encrypted")
+        k("create", "secret", "generic", "db", f"--from-literal=password={marker}")
+        assert base64.b64decode(json.loads(k("get", "secret", "db", "-o", "json"))["data"]["password"]).decode() == marker
+        config = data / "cred" / "encryption-config.json"
+        assert stat.S_IMODE(os.stat(config).st_mode) == 0o600
+        # Rotation needs the server stopped: it holds the data dir.
+        busy = subprocess.run([swiftlet_bin(), "secrets-encrypt", "rotate", "--data-dir", str(data)],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert busy.returncode != 0 and "stop it first" in busy.stderr
+    finally:
+        server.stop()
+
+    def stored_bytes():
+        return b"".join(p.read_bytes() for p in data.glob("state.db*"))
+    for form in (marker.encode(), base64.b64encode(marker.encode())):
+        assert form not in stored_bytes()
+    assert b"k8s:enc:aesgcm:v1:" in stored_bytes()
+    key_before = json.loads(config.read_text())["resources"][0]["providers"][0]["aesgcm"]["keys"][0]["name"]
+
+    rotated = subprocess.run([swiftlet_bin(), "secrets-encrypt", "rotate", "--data-dir", str(data)],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL, check=True)
+    assert "re-encrypted" in rotated.stdout
+    key_after = json.loads(config.read_text())["resources"][0]["providers"][0]["aesgcm"]["keys"][0]["name"]
+    assert key_after != key_before
+    server.start()
+    try:
+        k = Kubectl(kubectl_binaries()[0][1], server, workdir / "cache-encrypted")
+        assert base64.b64decode(json.loads(k("get", "secret", "db", "-o", "json"))["data"]["password"]).decode() == marker
+    finally:
+        server.stop()
+    assert f"k8s:enc:aesgcm:v1:{key_after}:".encode() in stored_bytes()
