@@ -11,6 +11,9 @@ public struct APIServerConfig: Sendable {
     public var nodePortRange: ClosedRange<Int> = 30000...32767
     /// Bearer tokens and who they authenticate.
     public var tokens: [String: UserInfo] = [:]
+    /// The cluster CA, served to anyone at `/cacerts` as k3s serves it: a joining agent checks
+    /// it against the hash its token carries before trusting the server.
+    public var caCertificatePEM: String?
     /// Signs and verifies ServiceAccount tokens (TokenRequest, `kubectl create token`); nil
     /// serves none.
     public var serviceAccountTokens: ServiceAccountTokens?

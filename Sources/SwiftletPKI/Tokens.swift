@@ -63,15 +63,25 @@ public enum Tokens {
 /// can be handed to machines without granting cluster-admin.
 public struct ClusterTokens: Sendable, Equatable {
     public let adminToken: String
+    /// The secret agents authenticate with.
     public let nodeToken: String
+    /// What `DATA_DIR/node-token` holds and `swiftlet agent --token` takes: the secret with the
+    /// CA's hash (`K10…::node:SECRET`).
+    public let joinToken: JoinToken
 
-    /// Loads `DIR/tls/admin.token` and `DIR/node-token`, creating each on first start.
-    public static func loadOrCreate(dataDirectory: String) throws -> ClusterTokens {
+    /// Loads `DIR/tls/admin.token` and `DIR/node-token`, creating each on first start. A
+    /// node-token holding only a secret (written before tokens carried the CA's hash) is
+    /// rewritten in the secure form with the same secret, so agents that have it keep working.
+    public static func loadOrCreate(dataDirectory: String, caCertificatePEM: String) throws -> ClusterTokens {
         let layout = PKILayout(dataDirectory: dataDirectory)
         try SecureFiles.createDirectory(layout.dataDirectory, mode: 0o700)
         try SecureFiles.createDirectory(layout.tlsDirectory, mode: 0o700)
-        return ClusterTokens(
-            adminToken: try Tokens.loadOrCreate(at: layout.adminTokenPath),
-            nodeToken: try Tokens.loadOrCreate(at: layout.nodeTokenPath))
+        let stored = try Tokens.loadOrCreate(at: layout.nodeTokenPath)
+        guard let parsed = JoinToken(stored) else {
+            throw PKIError.invalidFile(path: layout.nodeTokenPath, reason: "not a join token (K10<hash>::node:<secret>, or a secret)")
+        }
+        let join = JoinToken(caCertificatePEM: caCertificatePEM, secret: parsed.secret)
+        if parsed != join { try SecureFiles.writeAtomically(layout.nodeTokenPath, contents: join.text + "\n", mode: 0o600) }
+        return ClusterTokens(adminToken: try Tokens.loadOrCreate(at: layout.adminTokenPath), nodeToken: join.secret, joinToken: join)
     }
 }

@@ -13,11 +13,14 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The API server, e.g. https://127.0.0.1:6443.")
     var server: String
 
-    @Option(help: "The join token: the server's DATA_DIR/node-token.")
-    var token: String
+    @Option(help: "The join token, the server's DATA_DIR/node-token (K10<CA hash>::node:<secret>). Prefer --token-file or SWIFTLET_TOKEN: a command line is visible to every user of the machine.")
+    var token: String?
 
-    @Option(help: "The cluster CA certificate (default: /var/lib/swiftlet/tls/ca.crt, the local server's).")
-    var caFile: String = "/var/lib/swiftlet/tls/ca.crt"
+    @Option(help: "A file holding the join token.")
+    var tokenFile: String?
+
+    @Option(help: "The cluster CA certificate. Without it, the agent fetches the server's CA and checks it against the hash in the token.")
+    var caFile: String?
 
     @Option(help: "The node's name (default: the host name). Several agents on one machine need distinct names.")
     var nodeName: String?
@@ -41,7 +44,9 @@ struct AgentCommand: AsyncParsableCommand {
         guard let url = URL(string: server), url.scheme == "https", let host = url.host else {
             throw ValidationError("--server must be an https:// URL")
         }
-        let caPEM = try String(contentsOfFile: caFile, encoding: .utf8)
+        let join = try joinToken()
+        let caPEM = try await clusterCA(join, host: host, port: url.port ?? 6443)
+        let token = join.secret
         let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM, token: token)
         let client = APIClient(transport: transport).writing(as: "kubelet")
         let name = nodeName ?? NodeAgentConfig.machineHostName()
@@ -60,5 +65,47 @@ struct AgentCommand: AsyncParsableCommand {
         running.cancel()
         await ServerCommand.waitForEnd(of: running, atMost: .seconds(5))
         await streaming.close()
+    }
+
+    /// The token from --token, --token-file or SWIFTLET_TOKEN, in that order.
+    func joinToken() throws -> JoinToken {
+        let text: String
+        if let token {
+            text = token
+        } else if let tokenFile {
+            do { text = try String(contentsOfFile: tokenFile, encoding: .utf8) } catch {
+                throw CommandFailure("swiftlet agent: cannot read the token file \(tokenFile): \(error.localizedDescription)")
+            }
+        } else if let environment = ProcessInfo.processInfo.environment["SWIFTLET_TOKEN"] {
+            text = environment
+        } else {
+            throw CommandFailure("swiftlet agent: a join token is needed: --token-file FILE, the SWIFTLET_TOKEN environment variable, or --token (the server's DATA_DIR/node-token)")
+        }
+        guard let join = JoinToken(text) else {
+            throw CommandFailure("swiftlet agent: the join token is malformed: expected K10<sha256>::node:<secret> as the server's DATA_DIR/node-token holds it")
+        }
+        return join
+    }
+
+    /// The cluster CA: --ca-file, or the server's own, fetched and checked against the token's
+    /// hash as k3s agents check it, so that a machine with no copy of it can join safely.
+    func clusterCA(_ join: JoinToken, host: String, port: Int) async throws -> String {
+        if let caFile {
+            do { return try String(contentsOfFile: caFile, encoding: .utf8) } catch {
+                throw CommandFailure("swiftlet agent: cannot read the CA certificate \(caFile): \(error.localizedDescription)")
+            }
+        }
+        guard let expected = join.caHash else {
+            throw CommandFailure("swiftlet agent: the token carries no CA hash; pass --ca-file with the cluster CA (the server's DATA_DIR/tls/ca.crt), or use the K10 token in the server's DATA_DIR/node-token")
+        }
+        let served: [UInt8]
+        do { served = try await HTTPSTransport.unverifiedCACertificate(host: host, port: port) } catch {
+            throw CommandFailure("swiftlet agent: cannot fetch the cluster CA from \(host):\(port): \(error)")
+        }
+        let actual = JoinToken.hash(served)
+        guard actual == expected else {
+            throw CommandFailure("swiftlet agent: the server's CA certificate does not match the join token (its sha256 is \(actual), the token expects \(expected)); refusing to join")
+        }
+        return String(decoding: served, as: UTF8.self)
     }
 }

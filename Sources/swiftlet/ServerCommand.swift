@@ -113,11 +113,14 @@ struct ServerCommand: AsyncParsableCommand {
         let serviceIP = try Self.firstServiceIP(serviceCidr)
         let names = try CertificateNames.apiServer(serviceIP: serviceIP, extra: [bind] + tlsSan + hostAddresses())
         let pki = try ClusterPKI.loadOrCreate(dataDirectory: dataDir, servingNames: names)
-        let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir)
+        let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir, caCertificatePEM: pki.caCertificatePEM)
+        config.caCertificatePEM = pki.caCertificatePEM
         config.serviceAccountTokens = try ServiceAccountTokens.loadOrCreate(dataDirectory: dataDir)
         config.tokens = [
             tokens.adminToken: UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]),
             tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
+            // The node-token file's whole text works as well as the secret in it.
+            tokens.joinToken.text: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
         ]
 
         var store = try Self.openDatastore(datastoreURL, dataDir: dataDir)

@@ -14,7 +14,7 @@ import Testing
     @Test func renderedConfigHasServerTokenAndBase64CA() async throws {
         try await withTemporaryDirectory { root in
             let pki = try ClusterPKI.loadOrCreate(dataDirectory: root, servingNames: try testServingNames())
-            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root)
+            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root, caCertificatePEM: pki.caCertificatePEM)
             let config = Kubeconfig(
                 server: Kubeconfig.serverURL(host: "127.0.0.1", port: 6443),
                 certificateAuthorityPEM: pki.caCertificatePEM, token: tokens.adminToken)
@@ -60,7 +60,7 @@ import Testing
     func kubectlAcceptsTheConfig() async throws {
         try await withTemporaryDirectory { root in
             let pki = try ClusterPKI.loadOrCreate(dataDirectory: root, servingNames: try testServingNames())
-            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root)
+            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root, caCertificatePEM: pki.caCertificatePEM)
             let path = root + "/kubeconfig.yaml"
             try Kubeconfig(
                 server: "https://127.0.0.1:6443", certificateAuthorityPEM: pki.caCertificatePEM,

@@ -3,6 +3,8 @@ import SwiftletPKI
 import Testing
 
 @Suite struct TokensTests {
+    static let caPEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
     @Test func generatedTokensAre64HexCharactersAndDistinct() {
         let a = Tokens.generate()
         let b = Tokens.generate()
@@ -13,7 +15,7 @@ import Testing
 
     @Test func tokensAreCreatedPrivatelyAndPersistAcrossLoads() async throws {
         try await withTemporaryDirectory { root in
-            let first = try ClusterTokens.loadOrCreate(dataDirectory: root)
+            let first = try ClusterTokens.loadOrCreate(dataDirectory: root, caCertificatePEM: Self.caPEM)
             let layout = PKILayout(dataDirectory: root)
             #expect(first.adminToken != first.nodeToken)
             #expect(try SecureFiles.mode(of: layout.adminTokenPath) == 0o600)
@@ -22,7 +24,7 @@ import Testing
             #expect(layout.nodeTokenPath == root + "/node-token")
             #expect(layout.adminTokenPath == root + "/tls/admin.token")
 
-            let second = try ClusterTokens.loadOrCreate(dataDirectory: root)
+            let second = try ClusterTokens.loadOrCreate(dataDirectory: root, caCertificatePEM: Self.caPEM)
             #expect(second == first)
         }
     }
@@ -31,9 +33,13 @@ import Testing
         try await withTemporaryDirectory { root in
             let layout = PKILayout(dataDirectory: root)
             try SecureFiles.writeAtomically(layout.nodeTokenPath, contents: "  my-join-secret \n", mode: 0o644)
-            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root)
+            let tokens = try ClusterTokens.loadOrCreate(dataDirectory: root, caCertificatePEM: Self.caPEM)
             #expect(tokens.nodeToken == "my-join-secret")
             #expect(try SecureFiles.mode(of: layout.nodeTokenPath) == 0o600)
+            // Rewritten in k3s's secure form, with the CA's hash and the same secret.
+            let hash = JoinToken.hash(Array(Self.caPEM.utf8))
+            #expect(try SecureFiles.readIfExists(layout.nodeTokenPath) == "K10\(hash)::node:my-join-secret\n")
+            #expect(tokens.joinToken == JoinToken(caHash: hash, secret: "my-join-secret"))
         }
     }
 
@@ -63,5 +69,17 @@ import Testing
         #expect(Tokens.bearerToken(fromAuthorization: "Basic abc") == nil)
         #expect(Tokens.bearerToken(fromAuthorization: "Bearer ") == nil)
         #expect(Tokens.bearerToken(fromAuthorization: "Bearerabc") == nil)
+    }
+
+    @Test func joinTokensParseInBothForms() {
+        let hash = String(repeating: "ab", count: 32)
+        #expect(JoinToken("K10\(hash)::node:s3cret") == JoinToken(caHash: hash, secret: "s3cret"))
+        #expect(JoinToken("K10\(hash.uppercased())::server:s3cret")?.caHash == hash)
+        #expect(JoinToken(" bare-secret\n") == JoinToken(caHash: nil, secret: "bare-secret"))
+        #expect(JoinToken("K10\(hash)") == nil)
+        #expect(JoinToken("K10abc::node:s") == nil)
+        #expect(JoinToken("K10\(hash)::node:") == nil)
+        #expect(JoinToken("") == nil)
+        #expect(JoinToken(caHash: hash, secret: "s").text == "K10\(hash)::node:s")
     }
 }

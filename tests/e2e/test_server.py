@@ -127,3 +127,30 @@ def test_secrets_encryption_keeps_secret_values_out_of_the_datastore(workdir):
     finally:
         server.stop()
     assert f"k8s:enc:aesgcm:v1:{key_after}:".encode() in stored_bytes()
+
+
+def test_an_agent_refuses_a_server_whose_ca_does_not_match_its_token(server, workdir):
+    join = (server.data_dir / "node-token").read_text().strip()
+    assert join.startswith("K10") and "::node:" in join
+    secret = join.split("::node:", 1)[1]
+    # The CA the server hands out is the one whose hash the token carries.
+    status, body = _get(server, "/cacerts")
+    assert status == 200 and body == (server.data_dir / "tls" / "ca.crt").read_bytes()
+
+    def agent(token_args, env=None):
+        return subprocess.run([swiftlet_bin(), "agent", "--server", server.url, "--node-name", "tampered",
+                               "--data-dir", str(workdir / "tampered-agent"), *token_args],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, **(env or {})))
+    tampered = "K10" + "0" * 64 + "::node:" + secret
+    refused = agent(["--token", tampered])
+    assert refused.returncode != 0
+    assert "the server's CA certificate does not match the join token" in refused.stderr, refused.stderr
+    refused = agent([], env={"SWIFTLET_TOKEN": tampered})
+    assert "does not match the join token" in refused.stderr, refused.stderr
+    malformed = agent(["--token", "K10abc"])
+    assert malformed.returncode != 0 and "the join token is malformed" in malformed.stderr
+    bare = agent(["--token", secret])
+    assert bare.returncode != 0 and "the token carries no CA hash; pass --ca-file" in bare.stderr
+    missing = agent([], env={"SWIFTLET_TOKEN": ""})
+    assert missing.returncode != 0

@@ -12,6 +12,8 @@ extension APIServer {
         switch request.path {
         case "/version", "/version/":
             return .json(Self.versionInfo)
+        case "/cacerts":
+            if let ca = config.caCertificatePEM { return .text(ca) }
         default:
             break
         }
@@ -67,7 +69,7 @@ extension APIServer {
     /// paths, and requests with a token the server knows. Anyone else gets 401 and a closed
     /// connection, without the server holding their body.
     public func checkHead(_ request: HTTPRequest) -> HTTPResponse? {
-        if request.path == "/version" || request.path == "/version/" || Self.isHealthPath(request.path) { return nil }
+        if request.path == "/version" || request.path == "/version/" || request.path == "/cacerts" || Self.isHealthPath(request.path) { return nil }
         return authenticate(request) == nil ? .error(.unauthorized()) : nil
     }
 

@@ -20,13 +20,18 @@ public final class HTTPSTransport: Transport {
 
     /// `caCertificatePEM` is the cluster CA (`DATA_DIR/tls/ca.crt`); the server's name is not
     /// checked against `host`, since agents may reach the server by any of its addresses.
-    public init(host: String, port: Int, caCertificatePEM: String, token: String, maxIdleConnections: Int = 8,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public convenience init(host: String, port: Int, caCertificatePEM: String, token: String, maxIdleConnections: Int = 8,
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         var config = TLSConfiguration.makeClientConfiguration()
         config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
         config.certificateVerification = .noHostnameVerification
         config.applicationProtocols = ["http/1.1"]
-        self.tls = try NIOSSLContext(configuration: config)
+        try self.init(host: host, port: port, tls: NIOSSLContext(configuration: config), token: token,
+                      maxIdleConnections: maxIdleConnections, group: group)
+    }
+
+    init(host: String, port: Int, tls: NIOSSLContext, token: String, maxIdleConnections: Int, group: any EventLoopGroup) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.token = token
@@ -55,7 +60,7 @@ public final class HTTPSTransport: Transport {
     private func head(for request: HTTPRequest) -> HTTPRequestHead {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.uri, headers: request.headers)
         head.headers.replaceOrAdd(name: "Host", value: "\(host):\(port)")
-        head.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
+        if !token.isEmpty { head.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)") }
         head.headers.replaceOrAdd(name: "Content-Length", value: String(request.body.count))
         return head
     }
@@ -152,4 +157,27 @@ private final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable 
         pending = nil
         context.close(promise: nil)
     }
+}
+
+extension HTTPSTransport {
+    /// The server's CA certificate as it serves it at `/cacerts`, fetched without verifying the
+    /// server, since that certificate is what the caller is about to check (against the hash a
+    /// join token carries). Nothing else may be sent over such a connection.
+    public static func unverifiedCACertificate(host: String, port: Int) async throws -> [UInt8] {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.certificateVerification = .none
+        config.applicationProtocols = ["http/1.1"]
+        let transport = HTTPSTransport(host: host, port: port, tls: try NIOSSLContext(configuration: config), token: "",
+                                       maxIdleConnections: 0, group: MultiThreadedEventLoopGroup.singleton)
+        let response = await transport.send(HTTPRequest(method: .GET, uri: "/cacerts", headers: [:], body: []))
+        guard response.status == .ok, case .bytes(let body) = response.body else {
+            throw TransportFailure("\(host):\(port)/cacerts answered \(response.status.code)")
+        }
+        return body
+    }
+}
+
+public struct TransportFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -804,13 +804,13 @@ class JoinedAgent:
         self.server = server
 
     def start(self):
+        # As on another machine: no copy of the CA, only the server's address and the join token
+        # (in the environment, not on the command line), whose CA hash the agent checks.
         token = (self.server.data_dir / "node-token").read_text().strip()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [swiftlet_bin(), "agent", "--server", self.server.url, "--token", token,
-             "--ca-file", str(self.server.data_dir / "tls" / "ca.crt"), "--node-name", self.name,
-             "--data-dir", str(self.data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [swiftlet_bin(), "agent", "--server", self.server.url, "--node-name", self.name, "--data-dir", str(self.data_dir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ, SWIFTLET_TOKEN=token))
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
