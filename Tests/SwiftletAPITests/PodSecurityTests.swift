@@ -76,4 +76,18 @@ import SwiftletMachinery
             #"metadata.labels[pod-security.kubernetes.io/warn-version]: Invalid value: "2": must be "latest" or of the form "v1.x""#,
         ])
     }
+
+    @Test func warnDefaultsToAStricterEnforceLevelAndTemplatesAreFound() {
+        let enforceOnly = JSONObject([("pod-security.kubernetes.io/enforce", "baseline"), ("pod-security.kubernetes.io/enforce-version", "v1.33")])
+        #expect(PodSecurity.warnPolicy(namespaceLabels: enforceOnly) == (.baseline, "baseline:v1.33"))
+        let both = JSONObject([("pod-security.kubernetes.io/enforce", "baseline"), ("pod-security.kubernetes.io/warn", "restricted")])
+        #expect(PodSecurity.warnPolicy(namespaceLabels: both) == (.restricted, "restricted:latest"))
+        #expect(PodSecurity.warnPolicy(namespaceLabels: nil) == (.privileged, "privileged:latest"))
+
+        let deployment: JSONValue = ["spec": ["template": ["spec": ["hostNetwork": true]]]]
+        #expect(PodSecurity.podTemplate(of: deployment, group: "apps", resource: "deployments")?[path: "spec", "hostNetwork"] == true)
+        let cronJob: JSONValue = ["spec": ["jobTemplate": ["spec": ["template": ["spec": ["hostPID": true]]]]]]
+        #expect(PodSecurity.podTemplate(of: cronJob, group: "batch", resource: "cronjobs")?[path: "spec", "hostPID"] == true)
+        #expect(PodSecurity.podTemplate(of: deployment, group: "", resource: "configmaps") == nil)
+    }
 }

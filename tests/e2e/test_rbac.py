@@ -191,6 +191,9 @@ spec:
     image: kiamol/ch02-whoami
     securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 """)
+    # Workloads are not refused, but their pod templates are warned about.
+    created = k.run("create", "deployment", "loose", "--image=kiamol/ch02-whoami", "-n", "locked")
+    assert 'Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false' in created.stderr, created.stderr
     # Baseline allows what restricted does not, but not privilege; bad levels are refused.
     k("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=baseline", "--overwrite")
     k("run", "plain", "--image=kiamol/ch02-whoami", "-n", "locked")

@@ -26,6 +26,31 @@ public enum PodSecurity {
         return "\(level.rawValue):\(version.isEmpty ? "latest" : version)"
     }
 
+    /// The `warn` level and its name: the label's, or, when only `enforce` is set to a stricter
+    /// level, the enforce level (upstream's PolicyToEvaluate default).
+    public static func warnPolicy(namespaceLabels: JSONObject?) -> (level: Level, name: String) {
+        if namespaceLabels?[labelPrefix + "warn"] != nil || namespaceLabels?[labelPrefix + "enforce"] == nil {
+            let level = level("warn", namespaceLabels: namespaceLabels)
+            return (level, policyName(level, mode: "warn", namespaceLabels: namespaceLabels))
+        }
+        let enforce = level("enforce", namespaceLabels: namespaceLabels)
+        let versionMode = namespaceLabels?[labelPrefix + "warn-version"] != nil ? "warn" : "enforce"
+        return (enforce, policyName(enforce, mode: versionMode, namespaceLabels: namespaceLabels))
+    }
+
+    /// The pod, or the pod template of a workload (what upstream's warn and audit modes check
+    /// on Deployments, Jobs and the rest); nil for other kinds.
+    public static func podTemplate(of object: JSONValue, group: String, resource: String) -> JSONValue? {
+        switch (group, resource) {
+        case ("", "pods"): return object
+        case ("", "replicationcontrollers"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "daemonsets"),
+             ("apps", "statefulsets"), ("batch", "jobs"):
+            return object[path: "spec", "template"]
+        case ("batch", "cronjobs"): return object[path: "spec", "jobTemplate", "spec", "template"]
+        default: return nil
+        }
+    }
+
     /// Upstream's validation of the namespace labels.
     public static func validateLabels(_ labels: JSONObject?) -> [FieldError] {
         var errors: [FieldError] = []

@@ -31,7 +31,7 @@ extension APIServer {
             created[path: "metadata", "managedFields"] = ManagedFieldsEntry.json(entries)
             do {
                 let stored = try storage.create(namespace: namespace, object: created, dryRun: dryRun, ownership: .applied)
-                return .json(stored, status: .created, headers: warningHeaders(warnings))
+                return .json(stored, status: .created, headers: warningHeaders(warnings + podSecurityWarnings(storage.info, stored)))
             } catch where error.isAlreadyExists {
                 // Created meanwhile: apply to what is there now.
             }

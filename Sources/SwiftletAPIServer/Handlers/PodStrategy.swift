@@ -61,7 +61,7 @@ struct PodStrategy: ResourceStrategy {
     }
 
     /// Pod Security admission: a pod that violates its namespace's `enforce` level is refused
-    /// with upstream's message. (Audit and warn levels are not acted on yet.)
+    /// with upstream's message. The warn level is the write handlers' (`podSecurityWarnings`).
     func enforcePodSecurity(_ pod: JSONValue) throws(APIError) {
         let namespace = FieldRead.string(pod[path: "metadata", "namespace"])
         let labels = namespaceLabels(namespace)

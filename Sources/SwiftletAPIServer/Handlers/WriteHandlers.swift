@@ -126,6 +126,18 @@ extension APIServer {
         return result.warnings(directive: directive)
     }
 
+    /// Pod Security's warn mode: what a created pod, or a created workload's pod template, would
+    /// break in its namespace's warn level (which defaults to a stricter enforce level), as warnings.
+    func podSecurityWarnings(_ info: ResourceInfo, _ object: JSONValue) -> [String] {
+        guard let template = PodSecurity.podTemplate(of: object, group: info.group, resource: info.resource),
+              let namespace = object[path: "metadata", "namespace"]?.stringValue else { return [] }
+        let labels = storage(for: Resources.namespaces)?.cache.get(Resources.namespaces.storageKey(namespace: nil, name: namespace))?
+            .object()[path: "metadata", "labels"]?.objectValue
+        let policy = PodSecurity.warnPolicy(namespaceLabels: labels)
+        let violations = PodSecurity.violations(template, level: policy.level)
+        return violations.isEmpty ? [] : ["would violate PodSecurity \(GoText.quote(policy.name)): \(violations.joined(separator: ", "))"]
+    }
+
     func warningHeaders(_ warnings: [String]) -> HTTPHeaders {
         var headers = HTTPHeaders()
         for w in warnings {
@@ -139,7 +151,7 @@ extension APIServer {
         let (object, warnings) = try decodeBody(request, type: storage.type)
         let created = try storage.create(namespace: namespace, object: object, dryRun: dryRun,
                                          ownership: .update(manager: try fieldManager(request)))
-        return .json(created, status: .created, headers: warningHeaders(warnings))
+        return .json(created, status: .created, headers: warningHeaders(warnings + podSecurityWarnings(storage.info, created)))
     }
 
     func update(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
