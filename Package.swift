@@ -130,8 +130,9 @@ let package = Package(
         // The node agent (a kubelet): registers the node, runs its pods' containers, probes, restarts, status.
         .target(name: "SwiftletNodeAgent", dependencies: [
             "SwiftletClient", "SwiftletAPIServer", "SwiftletAPI", "SwiftletMachinery", "SwiftletRuntime", "SwiftletPodNetwork",
-            "SwiftletProxy", "SwiftletDNS", "SwiftletSpawn", "SwiftletOffload", "SwiftletImages",
+            "SwiftletProxy", "SwiftletDNS", "SwiftletSpawn", "SwiftletOffload", "SwiftletImages", "SwiftletPKI",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
         // The one binary: `swiftlet server`, `agent`, `images`, `cleanup`, `bench`.
@@ -180,7 +181,9 @@ let package = Package(
         .testTarget(name: "SwiftletSampleAppsTests", dependencies: ["SwiftletTestSupport", "SwiftletSampleApps"]),
         .testTarget(name: "SwiftletNodeAgentTests", dependencies: [
             "SwiftletNodeAgent", "SwiftletRuntime", "SwiftletPodNetwork", "SwiftletClient", "SwiftletAPIServer",
-            "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletImages", "SwiftletTestSupport",
+            "SwiftletStorage", "SwiftletMachinery", "SwiftletAPI", "SwiftletImages", "SwiftletTestSupport", "SwiftletPKI",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .testTarget(name: "SwiftletAPIServerTests", dependencies: [
             "SwiftletAPIServer", "SwiftletMachinery", "SwiftletAPI", "SwiftletStorage", "SwiftletPKI", "SwiftletTestSupport",

@@ -14,6 +14,10 @@ public struct APIServerConfig: Sendable {
     /// The cluster CA, served to anyone at `/cacerts` as k3s serves it: a joining agent checks
     /// it against the hash its token carries before trusting the server.
     public var caCertificatePEM: String?
+    /// Issues a node agent's serving certificate for its streaming port (node name, its
+    /// addresses and names) from the cluster CA: `POST /v1-swiftlet/node-serving-certificate`,
+    /// as k3s's supervisor hands kubelets theirs. Nil issues none.
+    public var issueNodeServingCertificate: (@Sendable (_ node: String, _ names: [String]) throws -> (certificatePEM: String, keyPEM: String))?
     /// Signs and verifies ServiceAccount tokens (TokenRequest, `kubectl create token`); nil
     /// serves none.
     public var serviceAccountTokens: ServiceAccountTokens?

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import NIOSSL
+import SwiftletAPIServer
+import SwiftletMachinery
 import SwiftletClient
 import SwiftletNodeAgent
 import SwiftletPKI
@@ -57,7 +60,8 @@ struct AgentCommand: AsyncParsableCommand {
         try ServerCommand.requireShim(config, command: "agent")
         let agent = try NodeAgent(config: config, client: client, informers: SharedInformerFactory(client: client))
         // The API server dials the node's address, and shows the join token it handed out.
-        let streaming = try await agent.serveStreaming(host: "0.0.0.0", port: streamingPort, token: token)
+        let tls = try await streamingTLS(transport: transport, node: name, address: config.nodeIP, caPEM: caPEM)
+        let streaming = try await agent.serveStreaming(host: "0.0.0.0", port: streamingPort, token: token, tls: tls)
         print("swiftlet agent: node \(name) joining \(server), streaming on port \(streaming.port)")
         let running = Task { await agent.run() }
         await ServerCommand.waitForTerminationSignal()
@@ -65,6 +69,27 @@ struct AgentCommand: AsyncParsableCommand {
         running.cancel()
         await ServerCommand.waitForEnd(of: running, atMost: .seconds(5))
         await streaming.close()
+    }
+
+    /// The TLS the streaming port serves: a certificate the server issues for this node's
+    /// address, and the cluster CA, against which the API server's client certificate must verify.
+    func streamingTLS(transport: HTTPSTransport, node: String, address: String?, caPEM: String) async throws -> NIOSSLContext {
+        let names = [address, node].compactMap { $0 }.filter { !$0.isEmpty }
+        let body = JSONWriter.write(["nodeName": .string(node), "names": .array(names.map { .string($0) })])
+        let response = await transport.send(HTTPRequest(method: .POST, uri: APIServer.nodeServingCertificatePath,
+                                                        headers: ["Content-Type": "application/json"], body: body))
+        guard case .bytes(let bytes) = response.body, response.status == .created,
+              let issued = try? JSONParser.parse(bytes).value,
+              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
+            let text = { if case .bytes(let b) = response.body { return String(decoding: b, as: UTF8.self) } else { return "" } }()
+            throw CommandFailure("swiftlet agent: the server issued no certificate for the streaming port (\(response.status.code)): \(text)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        tls.certificateVerification = .noHostnameVerification  // a client certificate is required
+        return try NIOSSLContext(configuration: tls)
     }
 
     /// The token from --token, --token-file or SWIFTLET_TOKEN, in that order.

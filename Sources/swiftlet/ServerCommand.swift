@@ -115,6 +115,13 @@ struct ServerCommand: AsyncParsableCommand {
         let pki = try ClusterPKI.loadOrCreate(dataDirectory: dataDir, servingNames: names)
         let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir, caCertificatePEM: pki.caCertificatePEM)
         config.caCertificatePEM = pki.caCertificatePEM
+        config.issueNodeServingCertificate = { [pki] node, names in
+            var sans = CertificateNames()
+            for name in names { try sans.insert(name) }
+            let issued = try pki.issueCertificate(commonName: "system:node:\(node)", organizations: ["system:nodes"], names: sans,
+                                                  purposes: .server)
+            return (issued.certificatePEM, issued.privateKeyPEM)
+        }
         config.serviceAccountTokens = try ServiceAccountTokens.loadOrCreate(dataDirectory: dataDir)
         config.tokens = [
             tokens.adminToken: UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]),
@@ -136,6 +143,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw Self.refusal(error, dataDir: dataDir)
         }
         server.nodeStreaming.remoteToken = tokens.nodeToken
+        server.nodeStreaming.remoteTLS = try Self.nodeClientTLS(pki)
 
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(pki.servingCertificatePEM.utf8)).map { .certificate($0) },
@@ -295,6 +303,19 @@ struct ServerCommand: AsyncParsableCommand {
         try config.placeImageFiles(in: dataDir)
         try Self.requireShim(config, command: "server", orElse: "or run with --disable-agent")
         return config
+    }
+
+    /// How the API server dials joined agents: trusting the cluster CA, and showing a client
+    /// certificate for `kube-apiserver-kubelet-client` issued at each start (agents serve only it).
+    static func nodeClientTLS(_ pki: ClusterPKI) throws -> NIOSSLContext {
+        let client = try pki.issueCertificate(commonName: NodeStreamingRegistry.clientCommonName, organizations: ["system:masters"],
+                                              purposes: .client)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.caCertificatePEM.utf8)))
+        tls.certificateVerification = .noHostnameVerification
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(client.certificatePEM.utf8)).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(client.privateKeyPEM.utf8), format: .pem))
+        return try NIOSSLContext(configuration: tls)
     }
 
     /// A node agent runs its containers through swiftlet-shim, installed beside `swiftlet`:

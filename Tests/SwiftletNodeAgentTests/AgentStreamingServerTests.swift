@@ -1,7 +1,11 @@
 import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
 import Synchronization
 import Testing
 import SwiftletAPIServer
+import SwiftletPKI
 import SwiftletMachinery
 import SwiftletNodeAgent
 import SwiftletTestSupport
@@ -98,8 +102,9 @@ import SwiftletTestSupport
     }
 
     @Test func aWrongTokenIsRefused() async throws {
-        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "right-token", backend: FakeBackend())
-        let remote = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "wrong-token")
+        let tls = try StreamingTLS()
+        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "right-token", tls: tls.agent, backend: FakeBackend())
+        let remote = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "wrong-token", tls: tls.apiServer)
         let error = await #expect(throws: APIError.self) {
             _ = try await remote.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
         }
@@ -111,12 +116,48 @@ import SwiftletTestSupport
         #expect(refused?.message.hasPrefix("Internal error occurred: error dialing backend: dial tcp 127.0.0.1:\(server.port): ") == true)
     }
 
+    /// Only the API server's client certificate is served: another certificate from the same CA
+    /// gets 403, and a client without one (or speaking plain TCP) does not get past TLS.
+    @Test func onlyTheAPIServersCertificateIsServed() async throws {
+        let tls = try StreamingTLS()
+        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "node-token", tls: tls.agent, backend: FakeBackend())
+        defer { Task { await server.close() } }
+        let user = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token", tls: try tls.client(commonName: "alice"))
+        let forbidden = await #expect(throws: APIError.self) {
+            _ = try await user.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
+        }
+        #expect(forbidden?.code == 403)
+        #expect(forbidden?.message == #"nodes is forbidden: User "alice" cannot proxy to this node's agent"#)
+
+        var anonymous = TLSConfiguration.makeClientConfiguration()
+        anonymous.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(tls.ca.certificatePEM.utf8)))
+        anonymous.certificateVerification = .noHostnameVerification
+        let noCertificate = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token",
+                                                       tls: try NIOSSLContext(configuration: anonymous))
+        await #expect(throws: APIError.self) {
+            _ = try await noCertificate.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
+        }
+        // Plain text on the port gets no answer but the end of the connection.
+        let plain = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let answered = try await plain.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+            var received: [UInt8] = []
+            for try await chunk in inbound { received += chunk.readableBytesView }
+            return received
+        }
+        #expect(!String(decoding: answered, as: UTF8.self).contains("HTTP/1.1 200"))
+    }
+
     private func withServer(_ body: (RemoteNodeStreamingBackend, FakeBackend) async throws -> Void) async throws {
         let fake = FakeBackend()
-        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "node-token", backend: fake)
+        let tls = try StreamingTLS()
+        let server = try await AgentStreamingServer.start(host: "127.0.0.1", port: 0, token: "node-token", tls: tls.agent, backend: fake)
         #expect(server.port > 0)
         do {
-            try await body(RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token"), fake)
+            try await body(RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token", tls: tls.apiServer), fake)
         } catch {
             await server.close()
             throw error
@@ -124,6 +165,39 @@ import SwiftletTestSupport
         await server.close()
     }
 
+}
+
+/// A cluster CA with the agent's serving certificate and the API server's client certificate.
+private struct StreamingTLS {
+    let ca: CertificateAuthority
+    let agent: NIOSSLContext
+    let apiServer: NIOSSLContext
+
+    init() throws {
+        ca = try CertificateAuthority.generate()
+        var names = CertificateNames()
+        try names.insert("127.0.0.1")
+        let serving = try ca.issue(commonName: "system:node:n1", organizations: ["system:nodes"], names: names, purposes: .server)
+        var server = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serving.certificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serving.privateKeyPEM.utf8), format: .pem)))
+        server.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
+        server.certificateVerification = .noHostnameVerification
+        agent = try NIOSSLContext(configuration: server)
+        apiServer = try Self.client(ca, commonName: NodeStreamingRegistry.clientCommonName)
+    }
+
+    func client(commonName: String) throws -> NIOSSLContext { try Self.client(ca, commonName: commonName) }
+
+    static func client(_ ca: CertificateAuthority, commonName: String) throws -> NIOSSLContext {
+        let issued = try ca.issue(commonName: commonName, purposes: .client)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
+        tls.certificateVerification = .noHostnameVerification
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(issued.certificatePEM.utf8)).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(issued.privateKeyPEM.utf8), format: .pem))
+        return try NIOSSLContext(configuration: tls)
+    }
 }
 
 private final class FakeBackend: NodeStreamingBackend {

@@ -5,13 +5,16 @@ import base64
 import json
 import os
 import signal
+import socket
 import ssl
 import stat
 import subprocess
 import urllib.error
 import urllib.request
 
-from conftest import Kubectl, Server, kubectl_binaries, swiftlet_bin
+import pytest
+
+from conftest import Kubectl, Server, kubectl_binaries, swiftlet_bin, wait_for
 
 
 def _get(server, path, token=None):
@@ -154,3 +157,46 @@ def test_an_agent_refuses_a_server_whose_ca_does_not_match_its_token(server, wor
     assert bare.returncode != 0 and "the token carries no CA hash; pass --ca-file" in bare.stderr
     missing = agent([], env={"SWIFTLET_TOKEN": ""})
     assert missing.returncode != 0
+
+
+def test_a_joined_agents_streaming_port_speaks_only_tls_to_the_api_server(server, workdir):
+    """A node on another machine, as far as the port is concerned: joined with the token alone."""
+    name = f"e2e-tls-{server.port}"
+    data = workdir / "tls-agent"
+    log = open(workdir / "tls-agent.log", "ab")
+    token = (server.data_dir / "node-token").read_text().strip()
+    agent = subprocess.Popen([swiftlet_bin(), "agent", "--server", server.url, "--node-name", name, "--data-dir", str(data)],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ, SWIFTLET_TOKEN=token))
+    try:
+        k = Kubectl(kubectl_binaries()[0][1], server, workdir / "cache-tls-agent")
+        port = wait_for(lambda: json.loads(k("get", "node", name, "-o", "json", check=False) or "{}")
+                        .get("status", {}).get("daemonEndpoints", {}).get("kubeletEndpoint", {}).get("Port"),
+                        timeout=60, what="the joined node to advertise its streaming port")
+        # Plain text gets no answer but the end of the connection.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
+            plain.sendall(b"GET / HTTP/1.1\r\nHost: node\r\n\r\n")
+            reply = b""
+            try:
+                while chunk := plain.recv(4096):
+                    reply += chunk
+            except (ConnectionResetError, socket.timeout):
+                pass
+            assert b"HTTP/" not in reply
+        # TLS without a client certificate does not get through the handshake.
+        context = ssl.create_default_context(cafile=str(server.data_dir / "tls" / "ca.crt"))
+        context.check_hostname = False
+        with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                with context.wrap_socket(raw) as tls:
+                    tls.sendall(b"\x00" * 16)
+                    if not tls.recv(1):
+                        raise ConnectionResetError("closed")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
+        subprocess.run([swiftlet_bin(), "cleanup", "--data-dir", str(data)], check=True, capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL)

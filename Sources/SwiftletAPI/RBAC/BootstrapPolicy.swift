@@ -121,6 +121,8 @@ public enum BootstrapPolicy {
             rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
             rule(["create"], [""], ["serviceaccounts/token"]),
             rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
+            // Swiftlet's agents ask the server for their streaming port's certificate.
+            urls(["post"], ["/v1-swiftlet/node-serving-certificate"]),
         ]),
         // Swiftlet's node agent still keeps informers on every ConfigMap and Secret for its pods'
         // volumes; until it watches only those its pods name (as the Node authorizer lets a

@@ -122,6 +122,7 @@ extension APIServer {
         let path = request.path
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
+        if path == Self.nodeServingCertificatePath { return try nodeServingCertificate(request) }
         if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, documents: openAPIDocuments.current(registry)) }
 
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection of the node streaming protocol (see NodeStreamFrames.swift), either side's.
 /// Sends resolve once the bytes are written to the socket, so a close after the last send loses nothing.
@@ -17,14 +18,25 @@ public final class NodeStreamConnection: Sendable {
             NodeStreamInboundHandler(codec: NodeStreamCodec(expectingHeader: expectingHeader), messages: continuation))
     }
 
-    public static func connect(host: String, port: Int, timeout: TimeAmount = .seconds(10),
+    /// Dials a node agent over TLS (`tls` trusts the cluster CA and presents the API server's
+    /// client certificate; the agent's name is not checked against `host`, as agents are
+    /// reached by address).
+    public static func connect(host: String, port: Int, tls: NIOSSLContext, timeout: TimeAmount = .seconds(10),
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> NodeStreamConnection {
         try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NodeStreamConnection(configuring: channel, expectingHeader: false) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    return try NodeStreamConnection(configuring: channel, expectingHeader: false)
+                }
             }
+    }
+
+    /// The certificate the peer presented in the TLS handshake (verified by it), if any.
+    public func peerCertificate() async -> NIOSSLCertificate? {
+        try? await channel.nioSSL_peerCertificate().get()
     }
 
     public func send(_ frame: NodeStreamFrame) async throws {

@@ -48,9 +48,10 @@ extension APIServer {
         let addresses = object[path: "status", "addresses"]?.arrayValue ?? []
         let internalIP = addresses.first { $0["type"]?.stringValue == "InternalIP" }?["address"]?.stringValue
         let port = object[path: "status", "daemonEndpoints", "kubeletEndpoint", "Port"]?.intValue ?? 0
-        guard let token = nodeStreaming.remoteToken, let internalIP, !internalIP.isEmpty, port > 0, port <= 65535 else {
+        guard let token = nodeStreaming.remoteToken, let tls = nodeStreaming.remoteTLS, let internalIP, !internalIP.isEmpty,
+              port > 0, port <= 65535 else {
             throw APIError.internalError("error dialing backend: the node agent of node \"\(node)\" is not connected")
         }
-        return RemoteNodeStreamingBackend(host: internalIP, port: Int(port), token: token)
+        return RemoteNodeStreamingBackend(host: internalIP, port: Int(port), token: token, tls: tls)
     }
 }

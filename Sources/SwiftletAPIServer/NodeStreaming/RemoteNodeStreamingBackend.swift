@@ -1,3 +1,4 @@
+import NIOSSL
 import SwiftletMachinery
 import Synchronization
 
@@ -8,8 +9,10 @@ public struct RemoteNodeStreamingBackend: NodeStreamingBackend {
     public let host: String
     public let port: Int
     private let token: String
+    private let tls: NIOSSLContext
 
-    public init(host: String, port: Int, token: String) {
+    public init(host: String, port: Int, token: String, tls: NIOSSLContext) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.token = token
@@ -127,7 +130,7 @@ public struct RemoteNodeStreamingBackend: NodeStreamingBackend {
 
     private func open(_ request: NodeStreamRequest) async throws(APIError) -> NodeStreamConnection {
         do {
-            let connection = try await NodeStreamConnection.connect(host: host, port: port)
+            let connection = try await NodeStreamConnection.connect(host: host, port: port, tls: tls)
             try await connection.send(request)
             return connection
         } catch {

@@ -1,5 +1,6 @@
 import SwiftletAPIServer
 import SwiftletMachinery
+import SwiftletPKI
 
 /// One request on the agent's streaming port: the header, then the backend's work bridged to frames.
 /// The API server closing the connection is the client going away: the work is cancelled.
@@ -10,6 +11,14 @@ enum AgentStreamingSession {
         guard case .header(let request)? = try? await messages.next() else { return }
         guard tokensMatch(request.token, token) else {
             try? await connection.send(NodeStreamStatus.failure(.unauthorized()).frame)
+            return
+        }
+        // TLS has verified the certificate against the cluster CA; only the API server's may ask.
+        let caller = await connection.peerCertificate().flatMap { try? $0.toDERBytes() }.flatMap(ClientCertificates.user(fromDER:))
+        guard caller?.name == NodeStreamingRegistry.clientCommonName else {
+            try? await connection.send(NodeStreamStatus.failure(APIError.forbidden(
+                group: "", resource: "nodes", name: nil,
+                reason: "User \(GoText.quote(caller?.name ?? "system:anonymous")) cannot proxy to this node's agent")).frame)
             return
         }
         let work: Task<Void, Never>
