@@ -18,6 +18,9 @@ public struct APIServerConfig: Sendable {
     /// addresses and names) from the cluster CA: `POST /v1-swiftlet/node-serving-certificate`,
     /// as k3s's supervisor hands kubelets theirs. Nil issues none.
     public var issueNodeServingCertificate: (@Sendable (_ node: String, _ names: [String]) throws -> (certificatePEM: String, keyPEM: String))?
+    /// Issues a node's own client certificate (`system:node:NAME`, group `system:nodes`):
+    /// `POST /v1-swiftlet/node-client-certificate`. Nil issues none.
+    public var issueNodeClientCertificate: (@Sendable (_ node: String) throws -> (certificatePEM: String, keyPEM: String))?
     /// Signs and verifies ServiceAccount tokens (TokenRequest, `kubectl create token`); nil
     /// serves none.
     public var serviceAccountTokens: ServiceAccountTokens?

@@ -1,3 +1,4 @@
+import Foundation
 import X509
 
 /// Who a client certificate names, as upstream's x509 authenticator reads it: the subject's
@@ -19,5 +20,12 @@ public enum ClientCertificates {
         }
         guard let name, !name.isEmpty else { return nil }
         return (name, groups)
+    }
+
+    /// The user and expiry of a PEM client certificate (a node's stored credentials).
+    public static func identity(pem: String) -> (name: String, groups: [String], notValidAfter: Date)? {
+        guard let certificate = try? Certificate(pemEncoded: pem),
+              let der = try? certificate.serializeAsPEM().derBytes, let user = user(fromDER: der) else { return nil }
+        return (user.name, user.groups, certificate.notValidAfter)
     }
 }

@@ -50,10 +50,12 @@ struct AgentCommand: AsyncParsableCommand {
         let join = try joinToken()
         let caPEM = try await clusterCA(join, host: host, port: url.port ?? 6443)
         let token = join.secret
-        let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM, token: token)
-        let client = APIClient(transport: transport).writing(as: "kubelet")
         let name = nodeName ?? NodeAgentConfig.machineHostName()
         let directory = dataDir ?? "/var/lib/swiftlet/agent-\(name)"
+        let credentials = try await nodeCredentials(node: name, directory: directory, join: join, caPEM: caPEM, host: host, port: url.port ?? 6443)
+        let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM,
+                                           clientCertificatePEM: credentials.certificate, clientKeyPEM: credentials.key)
+        let client = APIClient(transport: transport).writing(as: "kubelet")
         var config = NodeAgentConfig.forNode(name, dataDirectory: directory, podCIDR: podCidr, bridgeName: bridge,
                                              nodeIP: nodeIp ?? hostAddresses().first)
         try config.placeImageFiles(in: directory)
@@ -69,6 +71,37 @@ struct AgentCommand: AsyncParsableCommand {
         running.cancel()
         await ServerCommand.waitForEnd(of: running, atMost: .seconds(5))
         await streaming.close()
+    }
+
+    /// The node's own credentials (`system:node:NAME`, group `system:nodes`), kept owner-only in
+    /// `DIR/tls/node.crt` and `node.key`: traded for the join token on first start, as k3s's
+    /// agents trade theirs, and renewed (with themselves) when less than 30 days are left.
+    func nodeCredentials(node: String, directory: String, join: JoinToken, caPEM: String, host: String, port: Int) async throws
+        -> (certificate: String, key: String) {
+        let tlsDirectory = directory + "/tls"
+        let certificatePath = tlsDirectory + "/node.crt", keyPath = tlsDirectory + "/node.key"
+        var current: (certificate: String, key: String)?
+        if let certificate = try SecureFiles.readIfExists(certificatePath), let key = try SecureFiles.readIfExists(keyPath),
+           let identity = ClientCertificates.identity(pem: certificate), identity.name == "system:node:\(node)" {
+            current = (certificate, key)
+            if identity.notValidAfter.timeIntervalSinceNow > 30 * 24 * 60 * 60 { return (certificate, key) }
+        }
+        let transport = try current.map { try HTTPSTransport(host: host, port: port, caCertificatePEM: caPEM,
+                                                            clientCertificatePEM: $0.certificate, clientKeyPEM: $0.key) }
+            ?? HTTPSTransport(host: host, port: port, caCertificatePEM: caPEM, token: join.secret)
+        let response = await transport.send(HTTPRequest(
+            method: .POST, uri: APIServer.nodeClientCertificatePath, headers: ["Content-Type": "application/json"],
+            body: JSONWriter.write(["nodeName": .string(node)])))
+        guard case .bytes(let bytes) = response.body, response.status == .created, let issued = try? JSONParser.parse(bytes).value,
+              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
+            if let current { return current }  // still valid for a while: keep going, try again at the next start
+            let text = { if case .bytes(let b) = response.body { return String(decoding: b, as: UTF8.self) } else { return "" } }()
+            throw CommandFailure("swiftlet agent: the server gave this node no credentials (\(response.status.code)): \(text)")
+        }
+        try SecureFiles.createDirectory(tlsDirectory, mode: 0o700)
+        try SecureFiles.writeAtomically(keyPath, contents: key, mode: 0o600)
+        try SecureFiles.writeAtomically(certificatePath, contents: certificate, mode: 0o600)
+        return (certificate, key)
     }
 
     /// The TLS the streaming port serves: a certificate the server issues for this node's

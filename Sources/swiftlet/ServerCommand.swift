@@ -115,6 +115,10 @@ struct ServerCommand: AsyncParsableCommand {
         let pki = try ClusterPKI.loadOrCreate(dataDirectory: dataDir, servingNames: names)
         let tokens = try ClusterTokens.loadOrCreate(dataDirectory: dataDir, caCertificatePEM: pki.caCertificatePEM)
         config.caCertificatePEM = pki.caCertificatePEM
+        config.issueNodeClientCertificate = { [pki] node in
+            let issued = try pki.issueCertificate(commonName: "system:node:\(node)", organizations: ["system:nodes"], purposes: .client)
+            return (issued.certificatePEM, issued.privateKeyPEM)
+        }
         config.issueNodeServingCertificate = { [pki] node, names in
             var sans = CertificateNames()
             for name in names { try sans.insert(name) }
@@ -125,9 +129,10 @@ struct ServerCommand: AsyncParsableCommand {
         config.serviceAccountTokens = try ServiceAccountTokens.loadOrCreate(dataDirectory: dataDir)
         config.tokens = [
             tokens.adminToken: UserInfo(name: "system:admin", groups: ["system:masters", "system:authenticated"]),
-            tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
-            // The node-token file's whole text works as well as the secret in it.
-            tokens.joinToken.text: UserInfo(name: "system:node-bootstrap", groups: ["system:nodes", "system:authenticated"]),
+            // The join token only bootstraps: agents trade it for credentials of their own. The
+            // node-token file's whole text works as well as the secret in it.
+            tokens.nodeToken: UserInfo(name: "system:node-bootstrap", groups: ["system:bootstrappers", "system:authenticated"]),
+            tokens.joinToken.text: UserInfo(name: "system:node-bootstrap", groups: ["system:bootstrappers", "system:authenticated"]),
         ]
 
         var store = try Self.openDatastore(datastoreURL, dataDir: dataDir)

@@ -238,3 +238,26 @@ import SwiftletPKI
         #expect(await t.request(.POST, "/apis/authentication.k8s.io/v1/selfsubjectreviews", body: ["kind": "SelfSubjectReview"], token: jwt).status == 401)
     }
 }
+
+/// The join token's one right: trading itself for a node's credentials.
+@Suite struct NodeCredentialTests {
+    @Test func theJoinTokenGetsAnyNodesCredentialsAndANodeOnlyItsOwn() async throws {
+        let t = try TestServer(configure: {
+            $0.tokens["join"] = UserInfo(name: "system:node-bootstrap", groups: ["system:bootstrappers"])
+            $0.tokens["node-a"] = UserInfo(name: "system:node:a", groups: ["system:nodes"])
+            $0.issueNodeClientCertificate = { node in ("CERT \(node)", "KEY \(node)") }
+        })
+        let path = "/v1-swiftlet/node-client-certificate"
+        let issued = await t.request(.POST, path, body: ["nodeName": "b"], token: "join")
+        #expect(issued.status == 201)
+        #expect(issued.json == ["certificate": "CERT b", "key": "KEY b"])
+        #expect(await t.request(.POST, path, body: ["nodeName": "a"], token: "node-a").status == 201)
+        let other = await t.request(.POST, path, body: ["nodeName": "b"], token: "node-a")
+        #expect(other.status == 403)
+        #expect(other.json["message"] == #"forbidden: User "system:node:a" cannot ask for the credentials of node "b""#)
+        #expect(await t.request(.POST, path, body: ["nodeName": "Not_A_Name"], token: "join").status == 422)
+        // Nothing else is the join token's.
+        #expect(await t.request(.GET, "/api/v1/pods", token: "join").status == 403)
+        #expect(await t.request(.GET, "/api/v1/pods", token: "node-a").status == 200)
+    }
+}

@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from conftest import Kubectl, Server, kubectl_binaries, swiftlet_bin, wait_for
+from conftest import Kubectl, Server, api, kubectl_binaries, swiftlet_bin, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +99,34 @@ def test_impersonation_needs_its_own_permission(cluster, k):
         in refused.stderr
 
 
-def test_the_join_token_only_runs_a_node(cluster, k):
+def test_the_join_token_only_bootstraps_and_a_nodes_credentials_are_a_nodes(cluster, k, workdir):
     node_token = (cluster.data_dir / "node-token").read_text().strip()
-    as_node = ["--token", node_token]
-    # kubectl uses the kubeconfig's server and CA, with the token in place of the admin's.
+    as_token = ["--token", node_token]
+    # The join token reads nothing: it is traded for a node's credentials.
+    for args in (["get", "pods", "-A"], ["get", "secrets", "-A"], ["get", "namespaces"],
+                 ["delete", "deployment", "web", "-n", "team"],
+                 ["create", "clusterrolebinding", "grab", "--clusterrole=cluster-admin", "--user=system:node-bootstrap"]):
+        refused = k.run(*args, *as_token, check=False)
+        assert refused.returncode != 0 and 'User "system:node-bootstrap" cannot' in refused.stderr, (args, refused.stderr)
+    status, _, body = api(cluster, "POST", "/v1-swiftlet/node-client-certificate", {"nodeName": "worker-1"}, token=node_token)
+    assert status == 201, body
+    issued = json.loads(body)
+    cert, key = workdir / "worker-1.crt", workdir / "worker-1.key"
+    cert.write_text(issued["certificate"])
+    key.write_text(issued["key"])
+    # kubectl with the node's certificate: the server takes a verified certificate before the
+    # kubeconfig's token, so the requests are the node's, with a node's rights and no more.
+    as_node = ["--client-certificate", str(cert), "--client-key", str(key)]
+    whoami = k("auth", "whoami", *as_node)
+    assert "system:node:worker-1" in whoami and "system:nodes" in whoami
     assert k("get", "pods", "-A", "-o", "name", *as_node) is not None
     refused = k.run("delete", "deployment", "web", "-n", "team", *as_node, check=False)
-    assert refused.returncode != 0
-    assert 'deployments.apps "web" is forbidden: User "system:node-bootstrap" cannot delete resource "deployments"' in refused.stderr
+    assert 'deployments.apps "web" is forbidden: User "system:node:worker-1" cannot delete resource "deployments"' in refused.stderr
     assert k.run("get", "namespaces", *as_node, check=False).returncode != 0
-    assert k.run("create", "clusterrolebinding", "grab", "--clusterrole=cluster-admin", "--user=system:node-bootstrap",
-                 *as_node, check=False).returncode != 0
+    # A node renews only its own credentials.
+    other = k.run("create", "--raw", "/v1-swiftlet/node-client-certificate", "-f", "-", *as_node, check=False,
+                  input='{"nodeName": "worker-2"}')
+    assert other.returncode != 0 and 'cannot ask for the credentials of node "worker-2"' in other.stderr, other.stderr
 
 
 def test_a_user_minted_with_swiftlet_kubeconfig_is_confined_by_rbac(cluster, k, workdir):

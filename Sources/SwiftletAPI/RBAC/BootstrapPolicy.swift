@@ -121,13 +121,18 @@ public enum BootstrapPolicy {
             rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
             rule(["create"], [""], ["serviceaccounts/token"]),
             rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
-            // Swiftlet's agents ask the server for their streaming port's certificate.
-            urls(["post"], ["/v1-swiftlet/node-serving-certificate"]),
+            // Swiftlet's agents ask the server for their streaming port's certificate, and renew their own.
+            urls(["post"], ["/v1-swiftlet/node-serving-certificate", "/v1-swiftlet/node-client-certificate"]),
         ]),
         // Swiftlet's node agent still keeps informers on every ConfigMap and Secret for its pods'
         // volumes; until it watches only those its pods name (as the Node authorizer lets a
         // kubelet), nodes read them all.
         clusterRole("system:swiftlet:node-volume-sources", [rule(readVerbs, [""], ["configmaps", "secrets"])]),
+        // What the join token may do: trade itself for a node's own credentials (and, until the
+        // agent has them, ask for its streaming certificate), as k3s's node bootstrap does.
+        clusterRole("system:swiftlet:node-bootstrapper", [
+            urls(["post"], ["/v1-swiftlet/node-client-certificate", "/v1-swiftlet/node-serving-certificate"]),
+        ]),
         clusterRole("system:kube-scheduler", [
             rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
             rule(["create"], ["coordination.k8s.io"], ["leases"]),
@@ -166,5 +171,6 @@ public enum BootstrapPolicy {
         clusterRoleBinding("system:kube-controller-manager", users: ["system:kube-controller-manager"]),
         clusterRoleBinding("system:node", groups: ["system:nodes"]),
         clusterRoleBinding("system:swiftlet:node-volume-sources", groups: ["system:nodes"]),
+        clusterRoleBinding("system:swiftlet:node-bootstrapper", groups: ["system:bootstrappers"]),
     ]
 }

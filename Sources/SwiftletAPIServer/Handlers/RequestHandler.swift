@@ -123,6 +123,7 @@ extension APIServer {
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
         if path == Self.nodeServingCertificatePath { return try nodeServingCertificate(request) }
+        if path == Self.nodeClientCertificatePath { return try nodeClientCertificate(request, user: user) }
         if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, documents: openAPIDocuments.current(registry)) }
 
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path

@@ -4,6 +4,34 @@ import SwiftletMachinery
 extension APIServer {
     /// Where a joining agent asks for the certificate its streaming port serves with.
     public static let nodeServingCertificatePath = "/v1-swiftlet/node-serving-certificate"
+    /// Where an agent trades the join token for credentials of its own, or renews them.
+    public static let nodeClientCertificatePath = "/v1-swiftlet/node-client-certificate"
+
+    /// `POST /v1-swiftlet/node-client-certificate` with `{"nodeName": …}`: a client certificate
+    /// for `system:node:NAME` in `system:nodes`, as k3s's supervisor hands a kubelet its client
+    /// certificate. The join token may ask for any node; a node's own credentials only renew
+    /// themselves.
+    func nodeClientCertificate(_ request: HTTPRequest, user: UserInfo) throws(APIError) -> HTTPResponse {
+        guard request.method == .POST else { throw APIError.methodNotAllowed("only POST is served here") }
+        guard let issue = config.issueNodeClientCertificate else { throw APIError.notFoundPath() }
+        let body: JSONValue
+        do { body = try JSONParser.parse(request.body).value } catch {
+            throw APIError.badRequest("the body is not JSON: \(error.message)")
+        }
+        let node = FieldRead.string(body["nodeName"])
+        let errors = NameFormat.dns1123Subdomain(node).map { FieldError.invalid("nodeName", .string(node), $0) }
+        guard errors.isEmpty else { throw APIError.invalid(group: "", kind: "NodeClientCertificateRequest", name: node, errors: errors) }
+        if user.name.hasPrefix("system:node:"), user.name != "system:node:\(node)" {
+            throw APIError.forbidden(group: "", resource: "", name: nil,
+                                     reason: "User \(GoText.quote(user.name)) cannot ask for the credentials of node \(GoText.quote(node))")
+        }
+        do {
+            let issued = try issue(node)
+            return .json(["certificate": .string(issued.certificatePEM), "key": .string(issued.keyPEM)], status: .created)
+        } catch {
+            throw APIError.internalError("issuing the certificate: \(error)")
+        }
+    }
 
     /// `POST /v1-swiftlet/node-serving-certificate` with `{"nodeName": …, "names": [addresses and
     /// host names]}`: a certificate and key for the node's streaming port, signed by the cluster

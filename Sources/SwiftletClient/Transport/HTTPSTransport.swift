@@ -30,6 +30,19 @@ public final class HTTPSTransport: Transport {
                       maxIdleConnections: maxIdleConnections, group: group)
     }
 
+    /// Authenticates with a client certificate the cluster CA signed instead of a token (a node's own credentials).
+    public convenience init(host: String, port: Int, caCertificatePEM: String, clientCertificatePEM: String, clientKeyPEM: String,
+                            maxIdleConnections: Int = 8, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
+        config.certificateVerification = .noHostnameVerification
+        config.applicationProtocols = ["http/1.1"]
+        config.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8)).map { .certificate($0) }
+        config.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
+        try self.init(host: host, port: port, tls: NIOSSLContext(configuration: config), token: "",
+                      maxIdleConnections: maxIdleConnections, group: group)
+    }
+
     init(host: String, port: Int, tls: NIOSSLContext, token: String, maxIdleConnections: Int, group: any EventLoopGroup) {
         self.tls = tls
         self.host = host
