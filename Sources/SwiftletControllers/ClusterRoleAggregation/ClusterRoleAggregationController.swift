@@ -39,10 +39,10 @@ public final class ClusterRoleAggregationController: Controller {
         guard let role = roles.get(key), let rule = role["aggregationRule"], !rule.isNull else { return }
         let rules = Self.aggregatedRules(rule, of: key.name, from: roles.list())
         guard PolicyRule.rules(of: role) != rules else { return }
-        // Guarded by the resourceVersion read: a concurrent change makes the write fail and retry.
-        var updated = role
-        updated["rules"] = .array(rules.map(\.json))
-        _ = try await client.update(Resources.clusterroles, updated)
+        // A merge patch of the rules alone, not an update of what the cache held: the cache may
+        // not have caught up with this controller's previous write, and the rules are computed
+        // afresh on every change of any ClusterRole anyway.
+        _ = try await client.patch(Resources.clusterroles, namespace: nil, name: key.name, .merge(["rules": .array(rules.map(\.json))]))
     }
 
     /// For each selector in turn, the rules of the roles it matches (but the aggregating role
