@@ -117,12 +117,8 @@ struct AgentCommand: AsyncParsableCommand {
             let text = { if case .bytes(let b) = response.body { return String(decoding: b, as: UTF8.self) } else { return "" } }()
             throw CommandFailure("swiftlet agent: the server issued no certificate for the streaming port (\(response.status.code)): \(text)")
         }
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
-        tls.certificateVerification = .noHostnameVerification  // a client certificate is required
-        return try NIOSSLContext(configuration: tls)
+        return try NIOSSLContext(configuration: .clusterServerRequiringClientCertificates(
+            caCertificatePEM: caPEM, certificatePEM: certificate, keyPEM: key))
     }
 
     /// The token from --token, --token-file or SWIFTLET_TOKEN, in that order.

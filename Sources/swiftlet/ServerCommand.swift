@@ -315,12 +315,8 @@ struct ServerCommand: AsyncParsableCommand {
     static func nodeClientTLS(_ pki: ClusterPKI) throws -> NIOSSLContext {
         let client = try pki.issueCertificate(commonName: NodeStreamingRegistry.clientCommonName, organizations: ["system:masters"],
                                               purposes: .client)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.caCertificatePEM.utf8)))
-        tls.certificateVerification = .noHostnameVerification
-        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(client.certificatePEM.utf8)).map { .certificate($0) }
-        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(client.privateKeyPEM.utf8), format: .pem))
-        return try NIOSSLContext(configuration: tls)
+        return try NIOSSLContext(configuration: .clusterClient(caCertificatePEM: pki.caCertificatePEM, certificatePEM: client.certificatePEM,
+                                                               keyPEM: client.privateKeyPEM))
     }
 
     /// A node agent runs its containers through swiftlet-shim, installed beside `swiftlet`:

@@ -5,6 +5,7 @@ import NIOSSL
 import Synchronization
 import Testing
 import SwiftletAPIServer
+import SwiftletClient
 import SwiftletPKI
 import SwiftletMachinery
 import SwiftletNodeAgent
@@ -129,11 +130,8 @@ import SwiftletTestSupport
         #expect(forbidden?.code == 403)
         #expect(forbidden?.message == #"nodes is forbidden: User "alice" cannot proxy to this node's agent"#)
 
-        var anonymous = TLSConfiguration.makeClientConfiguration()
-        anonymous.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(tls.ca.certificatePEM.utf8)))
-        anonymous.certificateVerification = .noHostnameVerification
         let noCertificate = RemoteNodeStreamingBackend(host: "127.0.0.1", port: server.port, token: "node-token",
-                                                       tls: try NIOSSLContext(configuration: anonymous))
+                                                       tls: try NIOSSLContext(configuration: .clusterClient(caCertificatePEM: tls.ca.certificatePEM)))
         await #expect(throws: APIError.self) {
             _ = try await noCertificate.containerLogs(pod: Self.pod, options: PodLogOptions(container: "c"))
         }
@@ -178,12 +176,8 @@ private struct StreamingTLS {
         var names = CertificateNames()
         try names.insert("127.0.0.1")
         let serving = try ca.issue(commonName: "system:node:n1", organizations: ["system:nodes"], names: names, purposes: .server)
-        var server = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serving.certificatePEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serving.privateKeyPEM.utf8), format: .pem)))
-        server.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
-        server.certificateVerification = .noHostnameVerification
-        agent = try NIOSSLContext(configuration: server)
+        agent = try NIOSSLContext(configuration: .clusterServerRequiringClientCertificates(
+            caCertificatePEM: ca.certificatePEM, certificatePEM: serving.certificatePEM, keyPEM: serving.privateKeyPEM))
         apiServer = try Self.client(ca, commonName: NodeStreamingRegistry.clientCommonName)
     }
 
@@ -191,12 +185,8 @@ private struct StreamingTLS {
 
     static func client(_ ca: CertificateAuthority, commonName: String) throws -> NIOSSLContext {
         let issued = try ca.issue(commonName: commonName, purposes: .client)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
-        tls.certificateVerification = .noHostnameVerification
-        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(issued.certificatePEM.utf8)).map { .certificate($0) }
-        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(issued.privateKeyPEM.utf8), format: .pem))
-        return try NIOSSLContext(configuration: tls)
+        return try NIOSSLContext(configuration: .clusterClient(caCertificatePEM: ca.certificatePEM, certificatePEM: issued.certificatePEM,
+                                                               keyPEM: issued.privateKeyPEM))
     }
 }
 

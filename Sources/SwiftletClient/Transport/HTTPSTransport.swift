@@ -22,9 +22,7 @@ public final class HTTPSTransport: Transport {
     /// checked against `host`, since agents may reach the server by any of its addresses.
     public convenience init(host: String, port: Int, caCertificatePEM: String, token: String, maxIdleConnections: Int = 8,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
-        var config = TLSConfiguration.makeClientConfiguration()
-        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
-        config.certificateVerification = .noHostnameVerification
+        var config = try TLSConfiguration.clusterClient(caCertificatePEM: caCertificatePEM)
         config.applicationProtocols = ["http/1.1"]
         try self.init(host: host, port: port, tls: NIOSSLContext(configuration: config), token: token,
                       maxIdleConnections: maxIdleConnections, group: group)
@@ -33,12 +31,9 @@ public final class HTTPSTransport: Transport {
     /// Authenticates with a client certificate the cluster CA signed instead of a token (a node's own credentials).
     public convenience init(host: String, port: Int, caCertificatePEM: String, clientCertificatePEM: String, clientKeyPEM: String,
                             maxIdleConnections: Int = 8, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
-        var config = TLSConfiguration.makeClientConfiguration()
-        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
-        config.certificateVerification = .noHostnameVerification
+        var config = try TLSConfiguration.clusterClient(caCertificatePEM: caCertificatePEM, certificatePEM: clientCertificatePEM,
+                                                        keyPEM: clientKeyPEM)
         config.applicationProtocols = ["http/1.1"]
-        config.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8)).map { .certificate($0) }
-        config.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
         try self.init(host: host, port: port, tls: NIOSSLContext(configuration: config), token: "",
                       maxIdleConnections: maxIdleConnections, group: group)
     }
