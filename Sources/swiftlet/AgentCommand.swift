@@ -89,14 +89,12 @@ struct AgentCommand: AsyncParsableCommand {
         let transport = try current.map { try HTTPSTransport(host: host, port: port, caCertificatePEM: caPEM,
                                                             clientCertificatePEM: $0.certificate, clientKeyPEM: $0.key) }
             ?? HTTPSTransport(host: host, port: port, caCertificatePEM: caPEM, token: join.secret)
-        let response = await transport.send(HTTPRequest(
-            method: .POST, uri: APIServer.nodeClientCertificatePath, headers: ["Content-Type": "application/json"],
-            body: JSONWriter.write(["nodeName": .string(node)])))
-        guard case .bytes(let bytes) = response.body, response.status == .created, let issued = try? JSONParser.parse(bytes).value,
-              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
+        let certificate: String, key: String
+        do {
+            (certificate, key) = try await requestCertificate(transport, APIServer.nodeClientCertificatePath, ["nodeName": .string(node)])
+        } catch {
             if let current { return current }  // still valid for a while: keep going, try again at the next start
-            let text = { if case .bytes(let b) = response.body { return String(decoding: b, as: UTF8.self) } else { return "" } }()
-            throw CommandFailure("swiftlet agent: the server gave this node no credentials (\(response.status.code)): \(text)")
+            throw CommandFailure("swiftlet agent: the server gave this node no credentials: \(error)")
         }
         try SecureFiles.createDirectory(tlsDirectory, mode: 0o700)
         try SecureFiles.writeAtomically(keyPath, contents: key, mode: 0o600)
@@ -108,17 +106,28 @@ struct AgentCommand: AsyncParsableCommand {
     /// address, and the cluster CA, against which the API server's client certificate must verify.
     func streamingTLS(transport: HTTPSTransport, node: String, address: String?, caPEM: String) async throws -> NIOSSLContext {
         let names = [address, node].compactMap { $0 }.filter { !$0.isEmpty }
-        let body = JSONWriter.write(["nodeName": .string(node), "names": .array(names.map { .string($0) })])
-        let response = await transport.send(HTTPRequest(method: .POST, uri: APIServer.nodeServingCertificatePath,
-                                                        headers: ["Content-Type": "application/json"], body: body))
-        guard case .bytes(let bytes) = response.body, response.status == .created,
-              let issued = try? JSONParser.parse(bytes).value,
-              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
-            let text = { if case .bytes(let b) = response.body { return String(decoding: b, as: UTF8.self) } else { return "" } }()
-            throw CommandFailure("swiftlet agent: the server issued no certificate for the streaming port (\(response.status.code)): \(text)")
+        let certificate: String, key: String
+        do {
+            (certificate, key) = try await requestCertificate(transport, APIServer.nodeServingCertificatePath,
+                                                              ["nodeName": .string(node), "names": .array(names.map { .string($0) })])
+        } catch {
+            throw CommandFailure("swiftlet agent: the server issued no certificate for the streaming port: \(error)")
         }
         return try NIOSSLContext(configuration: .clusterServerRequiringClientCertificates(
             caCertificatePEM: caPEM, certificatePEM: certificate, keyPEM: key))
+    }
+
+    /// A certificate and key the server issues at `path` for `body`.
+    func requestCertificate(_ transport: HTTPSTransport, _ path: String, _ body: JSONValue) async throws -> (certificate: String, key: String) {
+        let response = await transport.send(HTTPRequest(method: .POST, uri: path, headers: ["Content-Type": "application/json"],
+                                                        body: JSONWriter.write(body)))
+        let bytes: [UInt8]
+        if case .bytes(let b) = response.body { bytes = b } else { bytes = [] }
+        guard response.status == .created, let issued = try? JSONParser.parse(bytes).value,
+              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
+            throw TransportFailure("\(response.status.code): \(String(decoding: bytes, as: UTF8.self))")
+        }
+        return (certificate, key)
     }
 
     /// The token from --token, --token-file or SWIFTLET_TOKEN, in that order.

@@ -8,6 +8,11 @@ extension APIServer {
     /// the issuer).
     static let apiAudiences = [ServiceAccountTokens.issuer]
 
+    /// What a TokenRequest body is decoded and checked as.
+    static let tokenRequestType = ResourceType(ResourceInfo(
+        group: "authentication.k8s.io", version: "v1", resource: "tokenrequests", singular: "tokenrequest", kind: "TokenRequest",
+        namespaced: true, verbs: ["create"]))
+
     /// The user a ServiceAccount token names, as upstream's service-account authenticator:
     /// signed by this cluster's key, unexpired, for the API's audience, and naming a
     /// ServiceAccount (and pod, when bound to one) that still exists with the same uid.
@@ -35,9 +40,7 @@ extension APIServer {
     /// `expirationSeconds` says otherwise (at least ten minutes), bound to a pod if asked.
     func createToken(_ accounts: ResourceStorage, namespace: String, name: String, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         guard let signer = config.serviceAccountTokens else { throw APIError.notFoundPath() }
-        let type = ResourceType(ResourceInfo(group: "authentication.k8s.io", version: "v1", resource: "tokenrequests",
-                                             singular: "tokenrequest", kind: "TokenRequest", namespaced: true, verbs: ["create"]))
-        var (tokenRequest, _) = try decodeBody(request, type: type)
+        var (tokenRequest, _) = try decodeBody(request, type: Self.tokenRequestType)
         let account = try accounts.get(namespace: namespace, name: name).object()
         let spec = tokenRequest["spec"] ?? .object(JSONObject())
         let expiration = spec["expirationSeconds"]?.intValue ?? 3600

@@ -12,23 +12,13 @@ extension APIServer {
     /// certificate. The join token may ask for any node; a node's own credentials only renew
     /// themselves.
     func nodeClientCertificate(_ request: HTTPRequest, user: UserInfo) throws(APIError) -> HTTPResponse {
-        guard request.method == .POST else { throw APIError.methodNotAllowed("only POST is served here") }
         guard let issue = config.issueNodeClientCertificate else { throw APIError.notFoundPath() }
-        let body: JSONValue
-        do { body = try JSONParser.parse(request.body).value } catch {
-            throw APIError.badRequest("the body is not JSON: \(error.message)")
-        }
-        let node = FieldRead.string(body["nodeName"])
-        let errors = NameFormat.dns1123Subdomain(node).map { FieldError.invalid("nodeName", .string(node), $0) }
-        guard errors.isEmpty else { throw APIError.invalid(group: "", kind: "NodeClientCertificateRequest", name: node, errors: errors) }
+        let (node, _) = try nodeCertificateRequest(request, kind: "NodeClientCertificateRequest", names: false)
         if user.name.hasPrefix("system:node:"), user.name != "system:node:\(node)" {
             throw APIError.forbidden(group: "", resource: "", name: nil,
                                      reason: "User \(GoText.quote(user.name)) cannot ask for the credentials of node \(GoText.quote(node))")
         }
-        do {
-            let issued = try issue(node)
-            return .json(["certificate": .string(issued.certificatePEM), "key": .string(issued.keyPEM)], status: .created)
-        } catch {
+        do { return Self.issuedCertificate(try issue(node)) } catch {
             throw APIError.internalError("issuing the certificate: \(error)")
         }
     }
@@ -38,8 +28,18 @@ extension APIServer {
     /// CA, which the API server checks when it dials the node. Who may ask is RBAC's to say
     /// (`system:node` grants it to nodes).
     func nodeServingCertificate(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        guard request.method == .POST else { throw APIError.methodNotAllowed("only POST is served here") }
         guard let issue = config.issueNodeServingCertificate else { throw APIError.notFoundPath() }
+        let (node, names) = try nodeCertificateRequest(request, kind: "NodeServingCertificateRequest", names: true)
+        do { return Self.issuedCertificate(try issue(node, names)) } catch {
+            throw APIError.invalid(group: "", kind: "NodeServingCertificateRequest", name: node,
+                                   errors: [.invalid("names", .array(names.map { .string($0) }), "\(error)")])
+        }
+    }
+
+    /// The node name (and, for a serving certificate, its addresses and names) a certificate
+    /// request body asks for, validated.
+    private func nodeCertificateRequest(_ request: HTTPRequest, kind: String, names wantsNames: Bool) throws(APIError) -> (node: String, names: [String]) {
+        guard request.method == .POST else { throw APIError.methodNotAllowed("only POST is served here") }
         let body: JSONValue
         do { body = try JSONParser.parse(request.body).value } catch {
             throw APIError.badRequest("the body is not JSON: \(error.message)")
@@ -47,14 +47,14 @@ extension APIServer {
         let node = FieldRead.string(body["nodeName"])
         let names = FieldRead.strings(body["names"])
         var errors = NameFormat.dns1123Subdomain(node).map { FieldError.invalid("nodeName", .string(node), $0) }
-        if names.isEmpty || names.count > 32 { errors.append(.invalid("names", nil, "must name between 1 and 32 addresses or host names")) }
-        guard errors.isEmpty else { throw APIError.invalid(group: "", kind: "NodeServingCertificateRequest", name: node, errors: errors) }
-        do {
-            let issued = try issue(node, names)
-            return .json(["certificate": .string(issued.certificatePEM), "key": .string(issued.keyPEM)], status: .created)
-        } catch {
-            throw APIError.invalid(group: "", kind: "NodeServingCertificateRequest", name: node,
-                                   errors: [.invalid("names", .array(names.map { .string($0) }), "\(error)")])
+        if wantsNames, names.isEmpty || names.count > 32 {
+            errors.append(.invalid("names", nil, "must name between 1 and 32 addresses or host names"))
         }
+        guard errors.isEmpty else { throw APIError.invalid(group: "", kind: kind, name: node, errors: errors) }
+        return (node, names)
+    }
+
+    private static func issuedCertificate(_ issued: (certificatePEM: String, keyPEM: String)) -> HTTPResponse {
+        .json(["certificate": .string(issued.certificatePEM), "key": .string(issued.keyPEM)], status: .created)
     }
 }
