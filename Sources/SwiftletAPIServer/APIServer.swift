@@ -47,8 +47,10 @@ public final class APIServer: Sendable {
         var strategies: [ResourceInfo: any ResourceStrategy] = [
             Resources.services: ServiceStrategy(),
             Resources.pods: PodStrategy(defaultTolerationSeconds: config.defaultTolerationSeconds, serviceAccount: serviceAccount,
-                                        namespaceLabels: namespaceLabels),
+                                        namespaceLabels: namespaceLabels, serviceAccountAdmission: config.serviceAccountAdmission,
+                                        nameSuffix: config.nameSuffix),
             Resources.namespaces: NamespaceStrategy(),
+            Resources.nodes: NodeStrategy(),
             Resources.customresourcedefinitions: definitions,
         ]
         for resource in [Resources.roles, Resources.clusterroles, Resources.rolebindings, Resources.clusterrolebindings] {
@@ -134,8 +136,18 @@ public final class APIServer: Sendable {
 
     /// Upstream's bootstrap roles and bindings: created when missing, and put back as
     /// defined while they keep the autoupdate annotation (a user who sets it to "false" owns
-    /// the object from then on).
+    /// the object from then on). Those an earlier version made and this one retired go, on the
+    /// same terms.
     private func bootstrapRBAC() throws {
+        for (resource, names) in [(Resources.clusterroles, BootstrapPolicy.retiredClusterRoles),
+                                  (Resources.clusterrolebindings, BootstrapPolicy.retiredClusterRoleBindings)] {
+            let storage = storage(for: resource)!
+            for name in names {
+                guard let existing = storage.cache.get(resource.storageKey(namespace: nil, name: name))?.object(),
+                      existing[path: "metadata", "annotations", BootstrapPolicy.autoupdateAnnotation] == "true" else { continue }
+                _ = try storage.delete(namespace: nil, name: name, options: .init())
+            }
+        }
         for (resource, objects) in [(Resources.clusterroles, BootstrapPolicy.clusterRoles),
                                     (Resources.clusterrolebindings, BootstrapPolicy.clusterRoleBindings)] {
             let storage = storage(for: resource)!

@@ -24,6 +24,11 @@ public struct APIServerConfig: Sendable {
     /// Signs and verifies ServiceAccount tokens (TokenRequest, `kubectl create token`); nil
     /// serves none.
     public var serviceAccountTokens: ServiceAccountTokens?
+    /// Upstream's ServiceAccount admission on pod creation (`ServiceAccountAdmission`): a pod's
+    /// ServiceAccount must exist, and it gets a projected token volume. Tests of a bare API
+    /// server, where no controller makes each namespace's `default` ServiceAccount, turn it off
+    /// as kube-apiserver's `--disable-admission-plugins=ServiceAccount` does.
+    public var serviceAccountAdmission = true
     /// The tolerationSeconds of the not-ready and unreachable NoExecute tolerations the
     /// DefaultTolerationSeconds admission gives pods that have none of their own.
     public var defaultTolerationSeconds: Int64 = 300

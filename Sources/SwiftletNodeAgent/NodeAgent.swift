@@ -22,12 +22,13 @@ public final class NodeAgent: Sendable {
     let clock: any Clock
     let log: LogSink
     let pods: SharedInformer
-    let configMaps: SharedInformer
-    let secrets: SharedInformer
+    /// The ConfigMaps and Secrets the node's pods name, each watched on its own.
+    let referencedObjects: ReferencedObjects
     let queue: WorkQueue<ObjectKey>
     let runtime: any ContainerRuntimeService
     let images: any ImageService
     let imagePulls: ImagePullManager
+    let serviceAccountTokens: ServiceAccountTokenManager
     let events: EventRecorder
     let registration: NodeRegistration
     /// Made once the node has its pod CIDR.
@@ -63,9 +64,10 @@ public final class NodeAgent: Sendable {
         self.client = client
         self.clock = clock
         self.log = log
-        self.pods = informers.informer(for: Resources.pods)
-        self.configMaps = informers.informer(for: Resources.configmaps)
-        self.secrets = informers.informer(for: Resources.secrets)
+        // Only this node's pods: what the Node authorizer lets a node list and watch.
+        let pods = SharedInformer(client: client, resource: Resources.pods, fieldSelector: "spec.nodeName=\(config.nodeName)",
+                                  indexers: [.namespace], clock: clock, log: log)
+        self.pods = pods
         let queue = WorkQueue<ObjectKey>(clock: clock, backoff: ItemBackoff(base: .milliseconds(200), max: .seconds(30)))
         self.queue = queue
         self.runtime = runtime
@@ -76,13 +78,13 @@ public final class NodeAgent: Sendable {
         self.imagePulls = ImagePullManager(images: images, events: events, clock: clock) { key, delay in
             if delay > .zero { queue.addAfter(key, delay) } else { queue.add(key) }
         }
+        self.serviceAccountTokens = ServiceAccountTokenManager(client: client, clock: clock)
         self.registration = NodeRegistration(config: config, client: client, clock: clock,
                                              runtimeVersion: Self.runtimeVersion, log: log,
                                              images: { images.nodeStatusImages() })
         self.allocatable = MachineResources.capacity(dataDirectory: config.dataDirectory, maxPods: config.maxPods)
         self.podsDirectory = config.dataDirectory + "/pods"
         self.nodeServices = NodeServices(config: config, client: client, informers: informers, events: events, clock: clock, log: log)
-        let pods = self.pods
         self.probes = ProbeManager(
             clock: clock,
             exec: { [runtime] id, command, timeout in await Self.execProbe(runtime: runtime, id: id, command: command, timeout: timeout) },
@@ -101,17 +103,12 @@ public final class NodeAgent: Sendable {
             onUpdate: { old, pod in if let key = mine(pod), Self.specChanged(old, pod) { queue.add(key) } },
             onDelete: { pod in if let key = mine(pod) { queue.add(key) } }))
         // A changed ConfigMap or Secret reaches the volumes of the pods that use it.
-        let referencing: @Sendable (JSONValue, String) -> Void = { object, kind in
-            guard let namespace = object[path: "metadata", "namespace"]?.stringValue,
-                  let name = object[path: "metadata", "name"]?.stringValue else { return }
-            for pod in pods.byIndex(name: Indexer.namespace.name, value: namespace)
-            where mine(pod) != nil && Self.uses(pod, kind: kind, name: name) {
+        self.referencedObjects = ReferencedObjects(client: client, clock: clock, log: log) { reference in
+            for pod in pods.byIndex(name: Indexer.namespace.name, value: reference.namespace)
+            where mine(pod) != nil && PodReferences.names(pod, reference.kind).contains(reference.name) {
                 if let key = ObjectKey(pod) { queue.add(key) }
             }
         }
-        configMaps.addEventHandler(EventHandler(onAdd: { referencing($0, "configmap") },
-                                                onUpdate: { referencing($1, "configmap") }))
-        secrets.addEventHandler(EventHandler(onAdd: { referencing($0, "secret") }, onUpdate: { referencing($1, "secret") }))
     }
 
     /// Registers the node, adopts what already runs, then syncs pods until cancelled.
@@ -127,7 +124,7 @@ public final class NodeAgent: Sendable {
             log("node agent: setting up the pod network failed: \(error)")
         }
         self.network.withLock { $0 = network }
-        let informers = [pods, configMaps, secrets] + nodeServices.informers
+        let informers = [pods] + nodeServices.informers
         for informer in informers { informer.start() }
         for informer in informers { guard await informer.waitForSync() else { return } }
         // Services and DNS answer before any pod starts.
@@ -151,6 +148,8 @@ public final class NodeAgent: Sendable {
             group.addTask { await self.nodeServices.run() }
             group.addTask { await self.collectImageGarbage() }
         }
+        referencedObjects.stop()
+        pods.stop()
         // Stopped: the node's Service rules and DNS go, its pods keep running (a restarted
         // agent adopts them and writes the rules again).
         await nodeServices.shutDown()
@@ -209,18 +208,6 @@ public final class NodeAgent: Sendable {
             return pod
         }
         return essence(old) != essence(new)
-    }
-
-    static func uses(_ pod: JSONValue, kind: String, name: String) -> Bool {
-        let field = kind == "configmap" ? "configMap" : "secret"
-        let nameField = kind == "configmap" ? "name" : "secretName"
-        for volume in pod[path: "spec", "volumes"]?.arrayValue ?? [] {
-            if volume[field]?[nameField]?.stringValue == name { return true }
-            for source in volume[path: "projected", "sources"]?.arrayValue ?? [] where source[field]?["name"]?.stringValue == name {
-                return true
-            }
-        }
-        return false
     }
 
     static func execProbe(runtime: any ContainerRuntimeService, id: String, command: [String], timeout: Duration) async -> NetworkProbes.Outcome {

@@ -15,6 +15,8 @@ public struct InProcessAPI: Sendable {
     public init(configure: (inout APIServerConfig) -> Void = { _ in }) throws {
         var config = APIServerConfig()
         config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
+        // No controller makes the namespaces' `default` ServiceAccounts here.
+        config.serviceAccountAdmission = false
         configure(&config)
         server = try APIServer(config: config, store: MemoryStore())
         client = APIClient(transport: LocalTransport(server: server, token: Self.token))

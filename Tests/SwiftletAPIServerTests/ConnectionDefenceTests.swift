@@ -133,7 +133,7 @@ import SwiftletTestSupport
         #expect(json(list)["message"] == "Too many requests, please try again later.")
         #expect(json(list)[path: "details", "retryAfterSeconds"] == 1)
         #expect(await asNode(t, .POST, "/api/v1/namespaces/default/pods", body: TestServer.configMap("c")).status == .tooManyRequests)
-        #expect(await asNode(t, .GET, "/api/v1/namespaces/default/pods?watch=1").status == .ok)
+        #expect(await asNode(t, .GET, "/api/v1/namespaces/default/services?watch=1").status == .ok)
         #expect(await t.request(.GET, "/api/v1/namespaces/default/configmaps").status == 200)
         #expect(await t.request(.POST, "/api/v1/namespaces/default/configmaps", body: TestServer.configMap("c")).status == 201)
 
@@ -151,11 +151,11 @@ import SwiftletTestSupport
     @Test func aResponseHoldsItsPlaceUntilItIsGone() async throws {
         let t = try limitedServer(1)
         do {
-            let unwritten = await asNode(t, .GET, "/api/v1/pods")
+            let unwritten = await asNode(t, .GET, "/api/v1/services")
             #expect(unwritten.status == .ok)
-            #expect(await asNode(t, .GET, "/api/v1/pods").status == .tooManyRequests)
+            #expect(await asNode(t, .GET, "/api/v1/services").status == .tooManyRequests)
         }
-        #expect(await asNode(t, .GET, "/api/v1/pods").status == .ok)
-        #expect(await asNode(t, .GET, "/api/v1/pods").status == .ok)
+        #expect(await asNode(t, .GET, "/api/v1/services").status == .ok)
+        #expect(await asNode(t, .GET, "/api/v1/services").status == .ok)
     }
 }

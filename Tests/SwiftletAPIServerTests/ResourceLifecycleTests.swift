@@ -192,29 +192,6 @@ import SwiftletStorage
         #expect(await t.request(.GET, "/version", authorized: false).json["major"] == "1")
     }
 
-    @Test func aPodWithoutPullSecretsGetsThoseOfItsServiceAccount() async throws {
-        let t = try TestServer()
-        for (name, secrets) in [("default", ["hub"]), ("builder", ["private", "mirror"])] {
-            let created = await t.request(.POST, "/api/v1/namespaces/default/serviceaccounts", body: [
-                "metadata": ["name": .string(name)], "imagePullSecrets": .array(secrets.map { ["name": .string($0)] }),
-            ])
-            #expect(created.status == 201)
-        }
-        func pod(_ name: String, _ spec: JSONValue) -> JSONValue {
-            var spec = spec
-            spec["containers"] = [["name": "c", "image": "registry.example/app:1"]]
-            return ["metadata": ["name": .string(name)], "spec": spec]
-        }
-        let plain = await t.request(.POST, "/api/v1/namespaces/default/pods", body: pod("plain", [:]))
-        #expect(plain.json[path: "spec", "imagePullSecrets"] == [["name": "hub"]])
-        let named = await t.request(.POST, "/api/v1/namespaces/default/pods", body: pod("named", ["serviceAccountName": "builder"]))
-        #expect(named.json[path: "spec", "imagePullSecrets"] == [["name": "private"], ["name": "mirror"]])
-        // A pod's own secrets are kept, not merged with the account's.
-        let own = await t.request(.POST, "/api/v1/namespaces/default/pods",
-                                  body: pod("own", ["serviceAccountName": "builder", "imagePullSecrets": [["name": "mine"]]]))
-        #expect(own.json[path: "spec", "imagePullSecrets"] == [["name": "mine"]])
-    }
-
     @Test func aGeneratedNameThatIsTakenIsGeneratedAgain() async throws {
         let suffixes = Mutex(["aaaaa", "aaaaa", "bbbbb"] + Array(repeating: "ccccc", count: 20))
         let t = try TestServer(configure: { config in

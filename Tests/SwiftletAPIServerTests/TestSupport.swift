@@ -15,6 +15,8 @@ struct TestServer {
          defaultTolerationSeconds: Int64 = 300, configure: (inout APIServerConfig) -> Void = { _ in }) throws {
         var config = APIServerConfig()
         config.tokens = [Self.token: UserInfo(name: "admin", groups: ["system:masters"])]
+        // No controller makes the namespaces' `default` ServiceAccounts here.
+        config.serviceAccountAdmission = false
         config.clock = clock
         config.defaultTolerationSeconds = defaultTolerationSeconds
         configure(&config)

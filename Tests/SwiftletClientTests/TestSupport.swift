@@ -14,6 +14,8 @@ let testToken = "client-test-token"
 func makeServer(store: MemoryStore = MemoryStore()) throws -> APIServer {
     var config = APIServerConfig()
     config.tokens = [testToken: UserInfo(name: "admin", groups: ["system:masters"])]
+    // No controller makes the namespaces' `default` ServiceAccounts here.
+    config.serviceAccountAdmission = false
     return try APIServer(config: config, store: store)
 }
 

@@ -43,12 +43,13 @@ final class AgentHarness: Sendable {
     }
 
     func start() async -> Bool {
-        for informer in [agent.pods, agent.configMaps, agent.secrets] { informer.start() }
-        for informer in [agent.pods, agent.configMaps, agent.secrets] { guard await informer.waitForSync() else { return false } }
-        return true
+        agent.pods.start()
+        return await agent.pods.waitForSync()
     }
 
     func stop() {
+        agent.referencedObjects.stop()
+        agent.pods.stop()
         informers.shutDown()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -58,4 +58,42 @@ import SwiftletMachinery
         let optional: JSONValue = ["env": [["name": "X", "valueFrom": ["configMapKeyRef": ["name": "nope", "key": "k", "optional": true]]]]]
         #expect((try? environment().variables(for: optional))?.isEmpty == true)
     }
+
+    @Test func servicesGiveTheirVariablesAndTheAPIsAlways() throws {
+        let master: JSONValue = ["metadata": ["name": "kubernetes", "namespace": "default"],
+                                 "spec": ["clusterIP": "10.43.0.1", "ports": [["name": "https", "port": 443, "protocol": "TCP"]]]]
+        let services: [JSONValue] = [
+            ["metadata": ["name": "web-api", "namespace": "prod"],
+             "spec": ["clusterIP": "10.43.7.7", "ports": [["port": 80], ["name": "dns", "port": 53, "protocol": "UDP"]]]],
+            ["metadata": ["name": "headless", "namespace": "prod"], "spec": ["clusterIP": "None", "ports": [["port": 80]]]],
+        ]
+        let variables = ServiceEnvironment.variables(for: pod, namespaceServices: services, masterService: master)
+        let values = Dictionary(uniqueKeysWithValues: variables.map { ($0.name, $0.value) })
+        #expect(values["KUBERNETES_SERVICE_HOST"] == "10.43.0.1")
+        #expect(values["KUBERNETES_SERVICE_PORT"] == "443")
+        #expect(values["KUBERNETES_SERVICE_PORT_HTTPS"] == "443")
+        #expect(values["KUBERNETES_PORT"] == "tcp://10.43.0.1:443")
+        #expect(values["KUBERNETES_PORT_443_TCP_ADDR"] == "10.43.0.1")
+        #expect(values["WEB_API_SERVICE_HOST"] == "10.43.7.7")
+        #expect(values["WEB_API_SERVICE_PORT"] == "80")
+        #expect(values["WEB_API_SERVICE_PORT_DNS"] == "53")
+        #expect(values["WEB_API_PORT"] == "tcp://10.43.7.7:80")
+        #expect(values["WEB_API_PORT_53_UDP"] == "udp://10.43.7.7:53")
+        #expect(values["WEB_API_PORT_53_UDP_PROTO"] == "udp")
+        #expect(values["WEB_API_PORT_53_UDP_PORT"] == "53")
+        #expect(!values.keys.contains { $0.hasPrefix("HEADLESS") })
+        #expect(variables.count == 8 + 12)
+
+        // Without service links only the API's remain; the pod's own variables win and may use them.
+        var quiet = pod
+        quiet[path: "spec", "enableServiceLinks"] = false
+        let remaining = ServiceEnvironment.variables(for: quiet, namespaceServices: services, masterService: master)
+        #expect(remaining.allSatisfy { $0.name.hasPrefix("KUBERNETES_") })
+        var environment = self.environment()
+        environment.serviceVariables = remaining
+        let container: JSONValue = ["env": [["name": "KUBERNETES_SERVICE_PORT", "value": "6443"],
+                                            ["name": "API", "value": "https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"]]]
+        let own = Dictionary(uniqueKeysWithValues: try environment.variables(for: container).map { ($0.name, $0.value) })
+        #expect(own["API"] == "https://10.43.0.1:6443")
+    }
 }

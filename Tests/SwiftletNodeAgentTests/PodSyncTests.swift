@@ -243,7 +243,6 @@ import SwiftletTestSupport
             "type": "kubernetes.io/dockerconfigjson",
             "data": [".dockerconfigjson": .string(Data(config.utf8).base64EncodedString())],
         ])
-        await eventually("the secret in the agent's cache") { harness.agent.secrets.get(namespace: "default", name: "regcred") != nil }
         try await harness.createPod("private", containers: [AgentHarness.container("app")],
                                     extra: ["imagePullSecrets": [["name": "regcred"], ["name": "missing"]]])
         try await harness.sync("private")

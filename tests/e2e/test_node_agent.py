@@ -2,6 +2,7 @@
 serve on their pod IPs, log, exec, restart with back-off, obey probes and limits, get their
 volumes, survive a restart of the agent, and leave nothing behind."""
 
+import base64
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Kubectl, Server, kubectl_binaries, wait_for
+from conftest import Kubectl, Server, api, kubectl_binaries, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the node agent needs root")
 
@@ -429,6 +430,59 @@ data:
              timeout=20, what="the configMap update in the running pod")
     k("delete", "pod", "volumes", "--wait=true")
     k("delete", "configmap", "settings")
+
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# What an in-cluster client does: the mounted CA verifies the server as kubernetes.default.svc,
+# the mounted token authenticates. Prints the HTTP status, then the body.
+IN_CLUSTER_LIST_PODS = (f'curl -s -w "\\n%{{http_code}}" --cacert {SERVICE_ACCOUNT_DIR}/ca.crt '
+                        f'-H "Authorization: Bearer $(cat {SERVICE_ACCOUNT_DIR}/token)" '
+                        f'https://kubernetes.default.svc/api/v1/namespaces/$(cat {SERVICE_ACCOUNT_DIR}/namespace)/pods')
+
+
+def test_a_pods_mounted_token_reaches_the_api_through_kubernetes_default_svc_as_rbac_allows(k, cluster):
+    k("create", "namespace", "insiders")
+    # Made right behind its namespace: the pod waits for the namespace's default ServiceAccount.
+    k("run", "client", "-n", "insiders", "--image=kiamol/ch03-sleep", "--overrides",
+      '{"spec": {"terminationGracePeriodSeconds": 1}}')
+    k("run", "tokenless", "-n", "insiders", "--image=kiamol/ch03-sleep", "--overrides",
+      '{"spec": {"terminationGracePeriodSeconds": 1, "automountServiceAccountToken": false}}')
+    for name in ["client", "tokenless"]:
+        wait_for(lambda: k("get", "pod", name, "-n", "insiders", "-o", "jsonpath={.status.phase}") == "Running",
+                 timeout=30, what=f"pod {name} running")
+
+    def in_pod(script, pod="client"):
+        return k("exec", pod, "-n", "insiders", "--", "sh", "-c", script)
+
+    env = dict(line.split("=", 1) for line in in_pod("env").splitlines() if "=" in line)
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.43.0.1" and env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert in_pod(f"cat {SERVICE_ACCOUNT_DIR}/namespace") == "insiders"
+    token = in_pod(f"cat {SERVICE_ACCOUNT_DIR}/token")
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["sub"] == "system:serviceaccount:insiders:default"
+    assert claims["kubernetes.io"]["pod"]["name"] == "client"
+    assert claims["exp"] - claims["iat"] == 3607
+    assert in_pod(f"ls {SERVICE_ACCOUNT_DIR} 2>&1 || true", pod="tokenless").strip().endswith("No such file or directory")
+
+    *body, status = in_pod(IN_CLUSTER_LIST_PODS).split("\n")
+    assert status == "403", body
+    assert json.loads("\n".join(body))["message"] == ('pods is forbidden: User "system:serviceaccount:insiders:default" '
+                                                      'cannot list resource "pods" in API group "" in the namespace "insiders"')
+
+    k("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=insiders:default", "-n", "insiders")
+    listed = wait_for(lambda: (lambda lines: lines if lines[-1] == "200" else None)(in_pod(IN_CLUSTER_LIST_PODS).split("\n")),
+                      timeout=10, what="the pod's token to list pods once bound to view")
+    names = [p["metadata"]["name"] for p in json.loads("\n".join(listed[:-1]))["items"]]
+    assert sorted(names) == ["client", "tokenless"]
+    # view reads; it does not write.
+    deleted = in_pod(IN_CLUSTER_LIST_PODS.replace("curl -s", "curl -s -X DELETE") + "/tokenless").split("\n")
+    assert deleted[-1] == "403"
+
+    # The token is bound to its pod: it ends with it.
+    assert api(cluster, "GET", "/api/v1/namespaces/insiders/pods", token=token)[0] == 200
+    k("delete", "pod", "client", "-n", "insiders", "--wait=true")
+    assert api(cluster, "GET", "/api/v1/namespaces/insiders/pods", token=token)[0] == 401
+    k("delete", "namespace", "insiders", "--wait=true", "--timeout=60s")
 
 
 def test_unknown_image_reports_image_pull_back_off(k):

@@ -119,7 +119,28 @@ def test_the_join_token_only_bootstraps_and_a_nodes_credentials_are_a_nodes(clus
     as_node = ["--client-certificate", str(cert), "--client-key", str(key)]
     whoami = k("auth", "whoami", *as_node)
     assert "system:node:worker-1" in whoami and "system:nodes" in whoami
-    assert k("get", "pods", "-A", "-o", "name", *as_node) is not None
+    # The Node authorizer: its own pods, and what they name, and nothing else.
+    refused = k.run("get", "pods", "-A", *as_node, check=False)
+    assert "can only list/watch pods with spec.nodeName=worker-1 field selector" in refused.stderr, refused.stderr
+    k("create", "configmap", "worker-settings", "--from-literal=k=v", "-n", "team")
+    k("create", "configmap", "elsewhere", "--from-literal=k=v", "-n", "team")
+    k.apply("""
+apiVersion: v1
+kind: Pod
+metadata: {name: on-worker-1, namespace: team}
+spec:
+  nodeName: worker-1
+  containers: [{name: c, image: kiamol/ch03-sleep, envFrom: [{configMapRef: {name: worker-settings}}]}]
+""")
+    assert k("get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1", "-o", "name", *as_node) == "pod/on-worker-1\n"
+    assert k("get", "configmap", "worker-settings", "-n", "team", "-o", "jsonpath={.data.k}", *as_node) == "v"
+    refused = k.run("get", "configmap", "elsewhere", "-n", "team", *as_node, check=False)
+    assert "no relationship found between node 'worker-1' and this object" in refused.stderr, refused.stderr
+    assert k.run("get", "configmaps", "-n", "team", *as_node, check=False).returncode != 0
+    # NodeRestriction: its own pods' status only, its own Node only.
+    refused = k.run("label", "node", "--all", "grabbed=yes", "--overwrite", *as_node, check=False)
+    assert 'node "worker-1" is not allowed to modify node' in refused.stderr, refused.stderr
+    k("delete", "pod", "on-worker-1", "-n", "team", "--grace-period=0", "--force")
     refused = k.run("delete", "deployment", "web", "-n", "team", *as_node, check=False)
     assert 'deployments.apps "web" is forbidden: User "system:node:worker-1" cannot delete resource "deployments"' in refused.stderr
     assert k.run("get", "namespaces", *as_node, check=False).returncode != 0

@@ -50,6 +50,36 @@ public enum BootstrapPolicy {
         ]
     }
 
+    /// What a node may do (upstream's `NodeRules`), as the Node authorizer applies them; the
+    /// Secrets, ConfigMaps, ServiceAccount tokens, pods and Leases among them only for what
+    /// its own pods name. Also published as the `system:node` ClusterRole.
+    public static let nodeRules: [PolicyRule] = [
+        rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+        rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews", "subjectaccessreviews"]),
+        rule(readVerbs, [""], ["services"]),
+        rule(["create", "get", "list", "watch"], [""], ["nodes"]),
+        rule(["patch", "update"], [""], ["nodes/status"]),
+        rule(["patch", "update"], [""], ["nodes"]),
+        rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+        rule(readVerbs, [""], ["pods"]),
+        rule(["create", "delete"], [""], ["pods"]),
+        rule(["patch", "update"], [""], ["pods/status"]),
+        rule(["create"], [""], ["pods/eviction"]),
+        rule(readVerbs, [""], ["configmaps", "secrets"]),
+        rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
+        rule(["get"], [""], ["endpoints"]),
+        rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
+        rule(["create"], [""], ["serviceaccounts/token"]),
+        rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
+        // Swiftlet's agents ask the server for their streaming port's certificate, and renew their own.
+        urls(["post"], ["/v1-swiftlet/node-serving-certificate", "/v1-swiftlet/node-client-certificate"]),
+    ]
+
+    /// Bootstrap objects earlier versions made and this one no longer does: deleted at start
+    /// while they keep the autoupdate annotation.
+    public static let retiredClusterRoles = ["system:swiftlet:node-volume-sources"]
+    public static let retiredClusterRoleBindings = ["system:swiftlet:node-volume-sources"]
+
     public static let clusterRoles: [JSONValue] = [
         clusterRole("cluster-admin", [rule(["*"], ["*"], ["*"]), urls(["*"], ["*"])]),
         clusterRole("admin", [], aggregates: "admin"),
@@ -103,31 +133,7 @@ public enum BootstrapPolicy {
             rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
         ]),
         // What a kubelet does, until the Node authorizer narrows it to the node's own objects.
-        clusterRole("system:node", [
-            rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
-            rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews", "subjectaccessreviews"]),
-            rule(readVerbs, [""], ["services"]),
-            rule(["create", "get", "list", "watch"], [""], ["nodes"]),
-            rule(["patch", "update"], [""], ["nodes/status"]),
-            rule(["patch", "update"], [""], ["nodes"]),
-            rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
-            rule(readVerbs, [""], ["pods"]),
-            rule(["create", "delete"], [""], ["pods"]),
-            rule(["patch", "update"], [""], ["pods/status"]),
-            rule(["create"], [""], ["pods/eviction"]),
-            rule(["get"], [""], ["configmaps", "secrets"]),
-            rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
-            rule(["get"], [""], ["endpoints"]),
-            rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
-            rule(["create"], [""], ["serviceaccounts/token"]),
-            rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
-            // Swiftlet's agents ask the server for their streaming port's certificate, and renew their own.
-            urls(["post"], ["/v1-swiftlet/node-serving-certificate", "/v1-swiftlet/node-client-certificate"]),
-        ]),
-        // Swiftlet's node agent still keeps informers on every ConfigMap and Secret for its pods'
-        // volumes; until it watches only those its pods name (as the Node authorizer lets a
-        // kubelet), nodes read them all.
-        clusterRole("system:swiftlet:node-volume-sources", [rule(readVerbs, [""], ["configmaps", "secrets"])]),
+        clusterRole("system:node", nodeRules),
         // What the join token may do: trade itself for a node's own credentials (and, until the
         // agent has them, ask for its streaming certificate), as k3s's node bootstrap does.
         clusterRole("system:swiftlet:node-bootstrapper", [
@@ -169,8 +175,9 @@ public enum BootstrapPolicy {
         clusterRoleBinding("system:public-info-viewer", groups: ["system:authenticated", "system:unauthenticated"]),
         clusterRoleBinding("system:kube-scheduler", users: ["system:kube-scheduler"]),
         clusterRoleBinding("system:kube-controller-manager", users: ["system:kube-controller-manager"]),
-        clusterRoleBinding("system:node", groups: ["system:nodes"]),
-        clusterRoleBinding("system:swiftlet:node-volume-sources", groups: ["system:nodes"]),
+        // Bound to nobody, as upstream since 1.8: the Node authorizer grants nodes these rules,
+        // and only for the objects of their own pods.
+        clusterRoleBinding("system:node"),
         clusterRoleBinding("system:swiftlet:node-bootstrapper", groups: ["system:bootstrappers"]),
     ]
 }

@@ -20,6 +20,13 @@ public struct UserInfo: Sendable, Equatable {
     }
 
     public var isSystemMaster: Bool { groups.contains(RBAC.systemMasters) }
+
+    /// The node a kubelet's identity names (`system:node:NAME` in `system:nodes`), as
+    /// upstream's NodeIdentifier reads it; nil for anyone else, "" for a node user without a name.
+    public var nodeName: String? {
+        guard name.hasPrefix(RBAC.nodeUserPrefix), groups.contains(RBAC.nodesGroup) else { return nil }
+        return String(name.dropFirst(RBAC.nodeUserPrefix.count))
+    }
 }
 
 /// What a request asks to do, as upstream's `authorizer.Attributes`: a verb on a resource
@@ -33,6 +40,8 @@ public struct AuthorizationAttributes: Sendable, Equatable {
     public var namespace: String
     public var name: String
     public var path: String
+    /// A list's or watch's `fieldSelector`, as sent (the Node authorizer reads `spec.nodeName`).
+    public var fieldSelector = ""
 
     public init(verb: String, apiGroup: String = "", resource: String, subresource: String = "", namespace: String = "", name: String = "") {
         self.verb = verb
@@ -227,4 +236,7 @@ public struct RBACSubject: Sendable, Hashable {
 public enum RBAC {
     public static let group = "rbac.authorization.k8s.io"
     public static let systemMasters = "system:masters"
+    /// Kubelets' identities: `system:node:NAME` in the group `system:nodes`.
+    public static let nodeUserPrefix = "system:node:"
+    public static let nodesGroup = "system:nodes"
 }

@@ -1,7 +1,7 @@
 import SwiftletMachinery
 
 /// Which name format a kind's objects must have (upstream's ValidateNameFunc per kind).
-enum NameRule {
+public enum NameRule {
     case subdomain
     case label
     /// Services, whose names become DNS labels that must start with a letter.
@@ -25,7 +25,7 @@ enum NameRule {
     }
 
     /// apimachinery's `IsValidPathSegmentName`.
-    static func pathSegmentErrors(_ name: String) -> [String] {
+    public static func pathSegmentErrors(_ name: String) -> [String] {
         if name == "." || name == ".." { return ["may not be '\(name)'"] }
         return ["/", "%"].filter { name.contains($0) }.map { "may not contain '\($0)'" }
     }

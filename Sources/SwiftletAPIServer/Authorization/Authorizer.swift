@@ -9,17 +9,23 @@ enum RequestContext {
 }
 
 /// kube-apiserver's authorization chain as Swiftlet runs it: members of `system:masters`
-/// may do anything (upstream's privileged-group authorizer), then RBAC.
+/// may do anything (upstream's privileged-group authorizer), then the Node authorizer for
+/// kubelets (`NodeAuthorizer`), then RBAC.
 ///
 /// RBAC reads the four kinds' watch caches. The compiled `RBACPolicy` is kept until one of
 /// the caches moves past the revision it was built at, so an ordinary request costs four
 /// revision reads and a walk of the bindings that name the user.
 final class Authorizer: Sendable {
     private let registry: ResourceRegistry
+    private let nodes: NodeAuthorizer
     private let compiled = Mutex<(revisions: [Int64], policy: RBACPolicy)?>(nil)
 
     init(registry: ResourceRegistry) {
         self.registry = registry
+        self.nodes = NodeAuthorizer(podsInNamespace: { [weak registry] namespace in
+            guard let pods = registry?.storage(for: Resources.pods) else { return [] }
+            return pods.cache.list(prefix: Resources.pods.storagePrefix(namespace: namespace), filter: WatchFilter()).items.map { $0.object() }
+        })
     }
 
     enum Decision: Equatable {
@@ -32,9 +38,16 @@ final class Authorizer: Sendable {
 
     func authorize(_ user: UserInfo, _ attributes: AuthorizationAttributes) -> Decision {
         if user.isSystemMaster { return .allow(reason: "") }
+        var refusal = ""
+        if let node = user.nodeName {
+            switch nodes.authorize(node: node, attributes) {
+            case .allow: return .allow(reason: "")
+            case .noOpinion(let reason): refusal = reason
+            }
+        }
         switch policy().authorize(user, attributes) {
         case .allow(let reason): return .allow(reason: reason)
-        case .noOpinion: return .deny(reason: "")
+        case .noOpinion: return .deny(reason: refusal)
         }
     }
 
@@ -103,9 +116,19 @@ extension AuthorizationAttributes {
         case .DELETE: verb = info.name == nil ? "deletecollection" : "delete"
         default: verb = method
         }
+        // A list or watch pinned to one name by `fieldSelector=metadata.name=NAME` is about that
+        // object, as upstream's RequestInfoFactory reads it: `resourceNames` rules and the Node
+        // authorizer see the name.
+        var name = info.name ?? ""
+        if name.isEmpty, verb == "list" || verb == "watch", let selector = request.query["fieldSelector"],
+           let pinned = try? FieldSelector.parse(selector).requiredValue(for: "metadata.name"),
+           NameRule.pathSegmentErrors(pinned).isEmpty {
+            name = pinned
+        }
         // A namespace is its own scope: rules in a namespace reach the namespace object too.
         let namespace = info.resource == "namespaces" ? (info.name ?? "") : (info.namespace ?? "")
         self.init(verb: verb, apiGroup: info.group, resource: info.resource, subresource: info.subresource ?? "",
-                  namespace: namespace, name: info.name ?? "")
+                  namespace: namespace, name: name)
+        if verb == "list" || verb == "watch" { fieldSelector = request.query["fieldSelector"] ?? "" }
     }
 }

@@ -1,8 +1,8 @@
 import SwiftletAPI
 import SwiftletMachinery
 
-/// Pods get the default not-ready/unreachable tolerations, their ServiceAccount's image pull
-/// secrets, start Pending, and a pod bound to a node is deleted gracefully: it is marked, and
+/// Pods get the default not-ready/unreachable tolerations, their ServiceAccount (its token
+/// volume and image pull secrets), start Pending, and a pod bound to a node is deleted gracefully: it is marked, and
 /// the node's agent removes it once its containers have stopped.
 struct PodStrategy: ResourceStrategy {
     /// `--default-toleration-seconds`: see `DefaultTolerationSeconds`.
@@ -11,27 +11,21 @@ struct PodStrategy: ResourceStrategy {
     var serviceAccount: @Sendable (String, String) -> JSONValue?
     /// A namespace's labels, from the API server's cache (Pod Security levels).
     var namespaceLabels: @Sendable (String) -> JSONObject?
+    /// Whether the ServiceAccount admission runs (`APIServerConfig.serviceAccountAdmission`).
+    var serviceAccountAdmission: Bool
+    /// The random end of generated names, for the token volume's.
+    var nameSuffix: @Sendable () -> String
 
     func admit(_ object: inout JSONValue) {
         DefaultTolerationSeconds.admit(&object, seconds: defaultTolerationSeconds)
     }
 
     func prepareForCreate(_ object: inout JSONValue, context: StrategyContext) throws(APIError) {
+        if serviceAccountAdmission {
+            try ServiceAccountAdmission.admit(&object, serviceAccount: serviceAccount, volumeSuffix: nameSuffix)
+        }
         try enforcePodSecurity(object)
-        copyImagePullSecrets(&object)
         object["status"] = ["phase": "Pending", "qosClass": .string(Self.qosClass(object))]
-    }
-
-    /// As upstream's ServiceAccount admission: a pod that names no image pull secrets gets
-    /// those of its ServiceAccount (`default` when it names none), in their order.
-    private func copyImagePullSecrets(_ pod: inout JSONValue) {
-        guard (pod[path: "spec", "imagePullSecrets"]?.arrayValue ?? []).isEmpty else { return }
-        let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
-        let name = pod[path: "spec", "serviceAccountName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        let secrets = serviceAccount(namespace, name)?["imagePullSecrets"]?.arrayValue?
-            .compactMap { $0["name"]?.stringValue }.filter { !$0.isEmpty } ?? []
-        guard !secrets.isEmpty else { return }
-        pod[path: "spec", "imagePullSecrets"] = .array(secrets.map { ["name": .string($0)] })
     }
 
     func gracefulDeletion(_ object: JSONValue, requested: Int64?) -> Int64? {

@@ -27,7 +27,8 @@ extension APIServer {
         if limit != nil, place == nil, !user.groups.contains("system:masters") { return Self.tooManyRequests }
         // Authorized inside the limits, as upstream's handler chain orders the two.
         let attributes = AuthorizationAttributes(request)
-        guard authorizer.authorize(user, attributes).allowed else { return .error(Authorizer.forbidden(user, attributes)) }
+        let decision = authorizer.authorize(user, attributes)
+        guard decision.allowed else { return .error(Authorizer.forbidden(user, attributes, reason: decision.reason)) }
         var response = await RequestContext.$user.withValue(user) { () async -> HTTPResponse in
             do throws(APIError) { return try await route(request, user: user) } catch { return .error(error) }
         }
@@ -122,7 +123,7 @@ extension APIServer {
         let path = request.path
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
-        if path == Self.nodeServingCertificatePath { return try nodeServingCertificate(request) }
+        if path == Self.nodeServingCertificatePath { return try nodeServingCertificate(request, user: user) }
         if path == Self.nodeClientCertificatePath { return try nodeClientCertificate(request, user: user) }
         if path.hasPrefix("/openapi/") { return try OpenAPI.serve(request, documents: openAPIDocuments.current(registry)) }
 
@@ -150,6 +151,9 @@ extension APIServer {
             return response
         }
         if let sub = target.subresource, info.subresource(sub) == nil { throw APIError.notFoundPath() }
+        if let node = user.nodeName, Self.isMutating(request.method) {
+            try admitNodeWrite(node: node, AuthorizationAttributes(request), storage: storage, request: request)
+        }
 
         let namespace = info.namespaced ? target.namespace : nil
         switch (request.method, target.name, target.subresource) {
@@ -164,6 +168,9 @@ extension APIServer {
             return try getScale(storage, namespace: namespace, name: name, request: request)
         case (.POST, nil, nil):
             if info.namespaced, namespace == nil { throw APIError.notFoundPath() }
+            if info == Resources.pods, let namespace, config.serviceAccountAdmission {
+                await awaitDefaultServiceAccount(namespace: namespace)
+            }
             return try create(storage, namespace: namespace, request: request)
         case (.POST, let name?, "binding"):
             return try bind(storage, namespace: namespace, name: name, request: request)

@@ -14,10 +14,7 @@ extension APIServer {
     func nodeClientCertificate(_ request: HTTPRequest, user: UserInfo) throws(APIError) -> HTTPResponse {
         guard let issue = config.issueNodeClientCertificate else { throw APIError.notFoundPath() }
         let (node, _) = try nodeCertificateRequest(request, kind: "NodeClientCertificateRequest", names: false)
-        if user.name.hasPrefix("system:node:"), user.name != "system:node:\(node)" {
-            throw APIError.forbidden(group: "", resource: "", name: nil,
-                                     reason: "User \(GoText.quote(user.name)) cannot ask for the credentials of node \(GoText.quote(node))")
-        }
+        try Self.checkOwnNode(user, node)
         do { return Self.issuedCertificate(try issue(node)) } catch {
             throw APIError.internalError("issuing the certificate: \(error)")
         }
@@ -27,13 +24,21 @@ extension APIServer {
     /// host names]}`: a certificate and key for the node's streaming port, signed by the cluster
     /// CA, which the API server checks when it dials the node. Who may ask is RBAC's to say
     /// (`system:node` grants it to nodes).
-    func nodeServingCertificate(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+    func nodeServingCertificate(_ request: HTTPRequest, user: UserInfo) throws(APIError) -> HTTPResponse {
         guard let issue = config.issueNodeServingCertificate else { throw APIError.notFoundPath() }
         let (node, names) = try nodeCertificateRequest(request, kind: "NodeServingCertificateRequest", names: true)
+        try Self.checkOwnNode(user, node)
         do { return Self.issuedCertificate(try issue(node, names)) } catch {
             throw APIError.invalid(group: "", kind: "NodeServingCertificateRequest", name: node,
                                    errors: [.invalid("names", .array(names.map { .string($0) }), "\(error)")])
         }
+    }
+
+    /// A node's own credentials ask only for that node's certificates.
+    static func checkOwnNode(_ user: UserInfo, _ node: String) throws(APIError) {
+        guard let own = user.nodeName, own != node else { return }
+        throw APIError.forbidden(group: "", resource: "", name: nil,
+                                 reason: "User \(GoText.quote(user.name)) cannot ask for the credentials of node \(GoText.quote(node))")
     }
 
     /// The node name (and, for a serving certificate, its addresses and names) a certificate

@@ -43,6 +43,14 @@ public final class APIClient: Sendable {
         return try await self.object(.POST, ResourcePath(resource: resource, namespace: ns), body: object)
     }
 
+    /// Creates through a subresource of an object (POST serviceaccounts/NAME/token,
+    /// pods/NAME/eviction); the answer is what the subresource returns.
+    public func create(_ resource: ResourceInfo, namespace: String?, name: String, subresource: String,
+                       _ object: JSONValue) async throws(APIError) -> JSONValue {
+        try await self.object(.POST, ResourcePath(resource: resource, namespace: namespace, name: name, subresource: subresource),
+                              body: object)
+    }
+
     /// Replaces the object (PUT), named by its own metadata. Its `resourceVersion`, if set,
     /// makes the write conditional: a 409 Conflict means someone else wrote first.
     /// With `subresource: "status"` only the status is written, as controllers must.

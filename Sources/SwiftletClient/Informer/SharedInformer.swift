@@ -19,6 +19,8 @@ public final class SharedInformer: Sendable {
     public let resource: ResourceInfo
     public let namespace: String?
     public let labelSelector: String?
+    /// A field selector, such as `metadata.name=NAME` for one object (what the kubelet watches).
+    public let fieldSelector: String?
     private let client: APIClient
     private let clock: any Clock
     private let log: LogSink
@@ -36,11 +38,13 @@ public final class SharedInformer: Sendable {
     private let state: Mutex<State>
 
     public init(client: APIClient, resource: ResourceInfo, namespace: String? = nil, labelSelector: String? = nil,
-                indexers: [Indexer] = [], clock: any Clock = SystemClock(), log: @escaping LogSink = ClientLog.standardError) {
+                fieldSelector: String? = nil, indexers: [Indexer] = [], clock: any Clock = SystemClock(),
+                log: @escaping LogSink = ClientLog.standardError) {
         self.client = client
         self.resource = resource
         self.namespace = resource.namespaced ? namespace : nil
         self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
         self.clock = clock
         self.log = log
         self.state = Mutex(State(cache: IndexedCache(indexers: indexers)))
@@ -139,7 +143,7 @@ public final class SharedInformer: Sendable {
         var failures = 0
         while !Task.isCancelled {
             do {
-                let list = try await client.list(resource, namespace: namespace, labelSelector: labelSelector)
+                let list = try await client.list(resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
                 replace(with: list.items)
                 failures = 0
                 try await watch(from: list.resourceVersion)
@@ -162,7 +166,7 @@ public final class SharedInformer: Sendable {
         var resourceVersion = listVersion
         while !Task.isCancelled {
             let events = try await client.watch(resource, namespace: namespace, labelSelector: labelSelector,
-                                                resourceVersion: resourceVersion)
+                                                fieldSelector: fieldSelector, resourceVersion: resourceVersion)
             var delivered = false
             for await event in events {
                 delivered = true

@@ -1,8 +1,8 @@
 import Foundation
 import SwiftletMachinery
 
-/// A container's environment and command line as the kubelet builds them: envFrom, then env
-/// (later entries win), with `$(VAR)` references expanded.
+/// A container's environment and command line as the kubelet builds them: the Services'
+/// variables, then envFrom, then env (later entries win), with `$(VAR)` references expanded.
 struct ContainerEnvironment {
     /// Why a container's configuration could not be made: the waiting reason (the kubelet's
     /// CreateContainerConfigError for what it checks itself, CreateContainerError for what the
@@ -17,10 +17,12 @@ struct ContainerEnvironment {
     let podIP: String?
     let allocatable: JSONValue
     let lookup: VolumeManager.Lookup
+    /// `ServiceEnvironment`'s variables for the pod.
+    var serviceVariables: [(name: String, value: String)] = []
 
     func variables(for container: JSONValue) throws(ConfigError) -> [(name: String, value: String)] {
         let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
-        var result: [(name: String, value: String)] = []
+        var result = serviceVariables
         func set(_ name: String, _ value: String) {
             if let i = result.firstIndex(where: { $0.name == name }) { result[i].value = value } else { result.append((name, value)) }
         }

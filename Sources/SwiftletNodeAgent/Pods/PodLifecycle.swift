@@ -40,6 +40,8 @@ extension NodeAgent {
         if let failure { log("node agent: releasing the network of pod \(record.key) failed: \(failure)") }
         records.withLock { _ = $0.removeValue(forKey: record.uid) }
         imagePulls.forget(podUID: record.uid)
+        serviceAccountTokens.forget(podUID: record.uid)
+        referencedObjects.forget(podUID: record.uid)
     }
 
     /// Stops a running container as the kubelet's killContainer does: its preStop hook first, within the grace

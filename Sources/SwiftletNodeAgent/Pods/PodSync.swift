@@ -76,12 +76,24 @@ extension NodeAgent {
             fail(&record, pod: pod, reason: "FailedCreatePodSandBox", message: "Failed to write the pod's files: \(error)")
             return
         }
+        await referencedObjects.track(pod: pod)
+        let tokens: ServiceAccountTokenManager.PodTokens
         do {
-            record.volumePaths = try volumeManager.setUp(pod: pod, podDirectory: directory.path, hostIP: config.nodeIP,
-                                                         podIP: podIP, allocatable: allocatable)
+            tokens = try await serviceAccountTokens.tokens(for: pod)
         } catch {
             fail(&record, pod: pod, reason: "FailedMount", message: error.description)
             return
+        }
+        do {
+            record.volumePaths = try volumeManager.setUp(pod: pod, podDirectory: directory.path, hostIP: config.nodeIP,
+                                                         podIP: podIP, allocatable: allocatable, tokens: tokens.tokens)
+        } catch {
+            fail(&record, pod: pod, reason: "FailedMount", message: error.description)
+            return
+        }
+        // The next refresh rewrites the token file in place, as the kubelet's does.
+        if let refreshAt = tokens.refreshAt {
+            queue.addAfter(key, .seconds(max(0, refreshAt.timeIntervalSince(clock.now))))
         }
         record.setUpError = nil
 
@@ -89,7 +101,7 @@ extension NodeAgent {
             nodeName: config.nodeName, pod: pod, uid: record.uid, directory: directory,
             netnsPath: record.sandbox?.netnsPath, volumePaths: record.volumePaths,
             environment: ContainerEnvironment(pod: pod, hostIP: config.nodeIP, podIP: podIP, allocatable: allocatable,
-                                              lookup: lookup),
+                                              lookup: lookup, serviceVariables: serviceVariables(for: pod)),
             seccompProfileDirectory: config.seccompProfileDirectory)
         for container in pod[path: "spec", "initContainers"]?.arrayValue ?? [] {
             let name = container["name"]?.stringValue ?? ""
@@ -257,10 +269,19 @@ extension NodeAgent {
 
     var volumeManager: VolumeManager { VolumeManager(lookup: lookup) }
 
-    /// ConfigMaps and Secrets from the agent's caches.
+    /// The Services' variables for the pod's containers, from the agent's Service cache.
+    func serviceVariables(for pod: JSONValue) -> [(name: String, value: String)] {
+        let services = nodeServices.services
+        let namespace = FieldRead.string(pod[path: "metadata", "namespace"])
+        return ServiceEnvironment.variables(
+            for: pod, namespaceServices: services.byIndex(name: Indexer.namespace.name, value: namespace),
+            masterService: services.get(namespace: ServiceEnvironment.masterNamespace, name: ServiceEnvironment.masterService))
+    }
+
+    /// ConfigMaps and Secrets from the agent's watches of what its pods name.
     var lookup: VolumeManager.Lookup {
-        { [configMaps, secrets] kind, namespace, name in
-            (kind == "secret" ? secrets : configMaps).get(namespace: namespace, name: name)
+        { [referencedObjects] kind, namespace, name in
+            referencedObjects.get(kind == "secret" ? .secret : .configMap, namespace: namespace, name: name)
         }
     }
 
@@ -272,7 +293,7 @@ extension NodeAgent {
         var missing: [String] = []
         for entry in pod[path: "spec", "imagePullSecrets"]?.arrayValue ?? [] {
             guard let name = entry["name"]?.stringValue, !name.isEmpty else { continue }
-            guard let secret = secrets.get(namespace: namespace, name: name) else {
+            guard let secret = referencedObjects.get(.secret, namespace: namespace, name: name) else {
                 missing.append(name)
                 continue
             }

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletAPI
 import SwiftletMachinery
 
 /// Prepares a pod's volumes on the node, under `<pod dir>/volumes/<plugin>/<name>` as the
@@ -19,15 +20,16 @@ struct VolumeManager: Sendable {
     }
 
     /// Sets up every volume of the pod; returns the host path of each, by volume name.
-    func setUp(pod: JSONValue, podDirectory: String, hostIP: String, podIP: String?,
-               allocatable: JSONValue) throws(SetUpError) -> [String: String] {
+    /// `tokens` are the pod's ServiceAccount tokens (`ServiceAccountTokenManager`).
+    func setUp(pod: JSONValue, podDirectory: String, hostIP: String, podIP: String?, allocatable: JSONValue,
+               tokens: [ServiceAccountTokenSource: String] = [:]) throws(SetUpError) -> [String: String] {
         let namespace = pod[path: "metadata", "namespace"]?.stringValue ?? "default"
         var paths: [String: String] = [:]
         for volume in pod[path: "spec", "volumes"]?.arrayValue ?? [] {
             guard let name = volume["name"]?.stringValue else { continue }
             do {
                 paths[name] = try setUp(volume, name: name, namespace: namespace, pod: pod, podDirectory: podDirectory,
-                                        hostIP: hostIP, podIP: podIP, allocatable: allocatable)
+                                        hostIP: hostIP, podIP: podIP, allocatable: allocatable, tokens: tokens)
             } catch let error as SetUpError {
                 throw SetUpError(volume: name, message: error.message)
             } catch {
@@ -38,7 +40,8 @@ struct VolumeManager: Sendable {
     }
 
     private func setUp(_ volume: JSONValue, name: String, namespace: String, pod: JSONValue, podDirectory: String,
-                       hostIP: String, podIP: String?, allocatable: JSONValue) throws -> String {
+                       hostIP: String, podIP: String?, allocatable: JSONValue,
+                       tokens: [ServiceAccountTokenSource: String]) throws -> String {
         let base = podDirectory + "/volumes"
         if let emptyDir = volume["emptyDir"] {
             let path = base + "/kubernetes.io~empty-dir/" + name
@@ -85,6 +88,11 @@ struct VolumeManager: Sendable {
                 } else if var downward = source["downwardAPI"] {
                     downward["defaultMode"] = .int(Int64(mode))
                     files += downwardFiles(source: downward, pod: pod, hostIP: hostIP, podIP: podIP, allocatable: allocatable)
+                } else if let tokenSource = source["serviceAccountToken"] {
+                    guard let token = tokens[ServiceAccountTokenSource(tokenSource)] else {
+                        throw SetUpError(volume: name, message: "no ServiceAccount token was fetched for it")
+                    }
+                    files.append(.init(path: FieldRead.string(tokenSource["path"]), data: Array(token.utf8), mode: mode))
                 }
             }
             return try writeProjection(base + "/kubernetes.io~projected/" + name, files)
