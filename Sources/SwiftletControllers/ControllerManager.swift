@@ -8,23 +8,35 @@ public protocol Controller: Sendable {
     func run(workers: Int) async
 }
 
-/// What every controller is made from: the client, the shared informers, the clock, and an
-/// event recorder per component name.
+/// What every controller is made from: the shared informers, each controller's own client, the
+/// clock, and event recorders.
 public struct ControllerContext: Sendable {
+    /// The controller manager's own client, which the shared informers list and watch with.
     public let client: APIClient
     public let informers: SharedInformerFactory
     public let clock: any Clock
     public let log: LogSink
+    private let controllerClient: @Sendable (String) -> APIClient
 
-    public init(client: APIClient, informers: SharedInformerFactory, clock: any Clock = SystemClock(),
-                log: @escaping LogSink = ClientLog.standardError) {
+    /// - Parameter controllerClient: the client a controller writes with, by the name of its
+    ///   ServiceAccount; nil gives every controller `client`.
+    public init(client: APIClient, informers: SharedInformerFactory, controllerClient: (@Sendable (String) -> APIClient)? = nil,
+                clock: any Clock = SystemClock(), log: @escaping LogSink = ClientLog.standardError) {
         self.client = client
         self.informers = informers
         self.clock = clock
         self.log = log
+        self.controllerClient = controllerClient ?? { _ in client }
     }
 
-    public func recorder(component: String) -> EventRecorder {
+    /// The client a controller writes and reads with: in `swiftlet server`, its own identity,
+    /// `system:serviceaccount:kube-system:NAME`, whom the bootstrap policy binds to
+    /// `system:controller:NAME`, as kube-controller-manager's `--use-service-account-credentials`.
+    public func client(for serviceAccount: String) -> APIClient {
+        controllerClient(serviceAccount)
+    }
+
+    public func recorder(component: String, client: APIClient) -> EventRecorder {
         EventRecorder(client: client, component: component, clock: clock, log: log)
     }
 }

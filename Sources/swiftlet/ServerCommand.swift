@@ -332,11 +332,23 @@ struct ServerCommand: AsyncParsableCommand {
     /// clients of the API server: they go through the same validation and admission as kubectl, without HTTP.
     static func runControlPlane(server: APIServer, token: String, caCertificatePEM: String, simulatedNodes: Int,
                                 agent agentConfig: NodeAgentConfig?) async {
-        // One connection; each component writes under its upstream name, which managedFields show.
-        let connection = APIClient(transport: LocalTransport(server: server, token: token))
-        let client = connection.writing(as: "kube-controller-manager")
-        let informers = SharedInformerFactory(client: client)
-        let context = ControllerContext(client: client, informers: informers)
+        // Each component is its own user, with only the roles upstream gives it, and writes under
+        // its upstream name, which managedFields show. The shared informers list and watch as the
+        // controller manager; each controller writes as its ServiceAccount in kube-system.
+        let admin = APIClient(transport: LocalTransport(server: server, token: token))
+        @Sendable func client(_ user: UserInfo, writingAs component: String) -> APIClient {
+            APIClient(transport: LocalTransport(server: server, user: user)).writing(as: component)
+        }
+        let manager = client(UserInfo(name: "system:kube-controller-manager", groups: ["system:authenticated"]),
+                             writingAs: "kube-controller-manager")
+        await ensureControllerServiceAccounts(admin)
+        let informers = SharedInformerFactory(client: manager)
+        let context = ControllerContext(client: manager, informers: informers, controllerClient: { account in
+            client(UserInfo(name: "system:serviceaccount:\(BootstrapPolicy.controllerNamespace):\(account)",
+                            groups: ["system:serviceaccounts", "system:serviceaccounts:\(BootstrapPolicy.controllerNamespace)",
+                                     "system:authenticated"]),
+                   writingAs: "kube-controller-manager")
+        })
         // Everything registers its informer handlers when made, before the informers start.
         let controllers: [any Controller] = [
             ReplicaSetController(context: context),
@@ -355,25 +367,44 @@ struct ServerCommand: AsyncParsableCommand {
             ServiceAccountsController(context: context),
             RootCACertificatePublisher(context: context, caCertificatePEM: caCertificatePEM),
         ]
-        let manager = ControllerManager(context: context, controllers: controllers)
-        let scheduler = Scheduler(client: connection.writing(as: "kube-scheduler"), informers: informers, log: ClientLog.standardError)
+        let controllerManager = ControllerManager(context: context, controllers: controllers)
+        let scheduler = Scheduler(client: client(UserInfo(name: "system:kube-scheduler", groups: ["system:authenticated"]),
+                                                 writingAs: "kube-scheduler"),
+                                  informers: informers, log: ClientLog.standardError)
+        // Simulated nodes stand for many nodes at once, as KWOK does with its own privileged client.
         let simulation = simulatedNodes > 0
-            ? SimulatedNodes(client: connection.writing(as: "swiftlet-simulated-node"), informers: informers, count: simulatedNodes, log: ClientLog.standardError)
+            ? SimulatedNodes(client: admin.writing(as: "swiftlet-simulated-node"), informers: informers, count: simulatedNodes, log: ClientLog.standardError)
             : nil
         var agent: NodeAgent?
         if let agentConfig {
             do {
-                agent = try NodeAgent(config: agentConfig, client: connection.writing(as: "kubelet"), informers: informers)
+                let node = UserInfo(name: RBAC.nodeUserPrefix + agentConfig.nodeName, groups: [RBAC.nodesGroup, "system:authenticated"])
+                agent = try NodeAgent(config: agentConfig, client: client(node, writingAs: "kubelet"), informers: informers)
             } catch {
                 ClientLog.standardError("swiftlet server: the node agent cannot start: \(error)")
             }
         }
         if let agent { server.nodeStreaming.register(nodeName: agent.config.nodeName, agent.streaming) }
         await withDiscardingTaskGroup { group in
-            group.addTask { await manager.run() }
+            group.addTask { await controllerManager.run() }
             group.addTask { await scheduler.run(workers: 4) }
             if let agent { group.addTask { await agent.run() } }
             if let simulation { group.addTask { await simulation.run() } }
+        }
+    }
+
+    /// Each controller's ServiceAccount in kube-system, as kube-controller-manager's client
+    /// builder makes them; the controllers act as these users (bound to their roles).
+    static func ensureControllerServiceAccounts(_ admin: APIClient) async {
+        for (name, _) in BootstrapPolicy.controllerRoles {
+            do {
+                _ = try await admin.create(Resources.serviceaccounts, namespace: BootstrapPolicy.controllerNamespace, [
+                    "apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": ["name": .string(name), "namespace": .string(BootstrapPolicy.controllerNamespace)],
+                ])
+            } catch {
+                if error.code != 409 { ClientLog.standardError("swiftlet server: creating the ServiceAccount of \(name): \(error.message)") }
+            }
         }
     }
 

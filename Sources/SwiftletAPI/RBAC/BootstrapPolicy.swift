@@ -38,9 +38,11 @@ public enum BootstrapPolicy {
         return role
     }
 
-    static func clusterRoleBinding(_ name: String, role: String? = nil, users: [String] = [], groups: [String] = []) -> JSONValue {
+    static func clusterRoleBinding(_ name: String, role: String? = nil, users: [String] = [], groups: [String] = [],
+                                   serviceAccounts: [(namespace: String, name: String)] = []) -> JSONValue {
         let subjects: [JSONValue] = users.map { ["apiGroup": .string(RBAC.group), "kind": "User", "name": .string($0)] }
             + groups.map { ["apiGroup": .string(RBAC.group), "kind": "Group", "name": .string($0)] }
+            + serviceAccounts.map { ["kind": "ServiceAccount", "name": .string($0.name), "namespace": .string($0.namespace)] }
         return [
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": ["name": .string(name), "labels": ["kubernetes.io/bootstrapping": "rbac-defaults"],
@@ -71,6 +73,9 @@ public enum BootstrapPolicy {
         rule(readVerbs, ["discovery.k8s.io"], ["endpointslices"]),
         rule(["create"], [""], ["serviceaccounts/token"]),
         rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
+        // Swiftlet's agents report the LoadBalancer ports they cannot take on the Service's status
+        // (a condition), where k3s's ServiceLB controller reports them from the server.
+        rule(["patch"], [""], ["services/status"]),
         // Swiftlet's agents ask the server for their streaming port's certificate, and renew their own.
         urls(["post"], ["/v1-swiftlet/node-serving-certificate", "/v1-swiftlet/node-client-certificate"]),
     ]
@@ -166,7 +171,96 @@ public enum BootstrapPolicy {
             rule(["list", "watch"], ["*"], ["*"]),
             rule(["create"], [""], ["serviceaccounts/token"]),
         ]),
-    ]
+    ] + controllerRoles.map { clusterRole(controllerRolePrefix + $0.name, $0.rules) }
+
+    static let controllerRolePrefix = "system:controller:"
+    /// Where the controllers' ServiceAccounts live.
+    public static let controllerNamespace = "kube-system"
+
+    /// The roles of the controllers Swiftlet runs, as upstream's `controller_policy.go` grants
+    /// them, each bound to the controller's ServiceAccount in kube-system. Where Swiftlet's
+    /// controller patches what upstream's updates, the role also has `patch` (marked below).
+    public static let controllerRoles: [(name: String, rules: [PolicyRule])] = {
+        let events = rule(["create", "update", "patch"], ["", "events.k8s.io"], ["events"])
+        let apps = ["extensions", "apps"]
+        return [
+            ("clusterrole-aggregation-controller", [rule(["escalate", "get", "list", "watch", "update", "patch"], [RBAC.group], ["clusterroles"])]),
+            ("daemon-set-controller", [
+                rule(readVerbs, apps, ["daemonsets"]),
+                rule(["update"], apps, ["daemonsets/status", "daemonsets/finalizers"]),
+                rule(["list", "watch"], [""], ["nodes"]),
+                rule(["list", "watch", "create", "delete", "patch"], [""], ["pods"]),
+                rule(["create"], [""], ["pods/binding"]),
+                rule(["get", "list", "watch", "create", "delete", "update", "patch"], ["apps"], ["controllerrevisions"]),
+                events,
+            ]),
+            ("deployment-controller", [
+                // patch: Swiftlet's controller patches the Deployment's annotations and status.
+                rule(["get", "list", "watch", "update", "patch"], apps, ["deployments"]),
+                rule(["update", "patch"], apps, ["deployments/status"]),
+                rule(["update"], apps, ["deployments/finalizers"]),
+                rule(["get", "list", "watch", "create", "update", "patch", "delete"], ["apps", "extensions"], ["replicasets"]),
+                rule(["get", "list", "watch", "update"], [""], ["pods"]),
+                events,
+            ]),
+            ("disruption-controller", [
+                rule(readVerbs, apps, ["deployments", "replicasets"]),
+                rule(readVerbs, [""], ["replicationcontrollers"]),
+                rule(readVerbs, ["policy"], ["poddisruptionbudgets"]),
+                rule(readVerbs, ["apps"], ["statefulsets"]),
+                // patch: Swiftlet's controller patches the budget's status.
+                rule(["update", "patch"], ["policy"], ["poddisruptionbudgets/status"]),
+                rule(["patch", "update"], [""], ["pods/status"]),
+                rule(["get"], ["*"], ["*/scale"]),
+                events,
+            ]),
+            ("endpoint-controller", [
+                rule(readVerbs, [""], ["services", "pods"]),
+                rule(["get", "list", "watch", "create", "update", "delete"], [""], ["endpoints"]),
+                rule(["create"], [""], ["endpoints/restricted"]),
+                events,
+            ]),
+            ("endpointslice-controller", [
+                rule(readVerbs, [""], ["services", "pods", "nodes"]),
+                rule(["update"], [""], ["services/finalizers"]),
+                rule(["get", "list", "watch", "create", "update", "delete"], ["discovery.k8s.io"], ["endpointslices"]),
+                events,
+            ]),
+            ("generic-garbage-collector", [rule(["get", "list", "watch", "patch", "update", "delete"], ["*"], ["*"]), events]),
+            ("namespace-controller", [
+                rule(["get", "list", "watch", "delete"], [""], ["namespaces"]),
+                rule(["update"], [""], ["namespaces/finalize", "namespaces/status"]),
+                rule(["get", "list", "watch", "delete", "deletecollection"], ["*"], ["*"]),
+            ]),
+            ("node-controller", [
+                rule(["get", "list", "watch", "update", "delete", "patch"], [""], ["nodes"]),
+                rule(["patch", "update"], [""], ["nodes/status", "pods/status"]),
+                rule(["list", "watch", "get", "delete"], [""], ["pods"]),
+                events,
+            ]),
+            ("replicaset-controller", [
+                rule(["get", "list", "watch", "update"], apps, ["replicasets"]),
+                rule(["update"], apps, ["replicasets/status", "replicasets/finalizers"]),
+                // get: Swiftlet's controller reads a pod again when its adoption patch conflicts.
+                rule(["list", "watch", "patch", "create", "delete", "get"], [""], ["pods"]),
+                events,
+            ]),
+            ("replication-controller", [
+                rule(["get", "list", "watch", "update"], [""], ["replicationcontrollers"]),
+                rule(["update"], [""], ["replicationcontrollers/status", "replicationcontrollers/finalizers"]),
+                rule(["list", "watch", "patch", "create", "delete", "get"], [""], ["pods"]),
+                events,
+            ]),
+            ("root-ca-cert-publisher", [rule(["create", "update"], [""], ["configmaps"]), events]),
+            ("service-account-controller", [rule(["create"], [""], ["serviceaccounts"]), events]),
+            ("service-controller", [
+                rule(readVerbs, [""], ["services"]),
+                rule(["patch", "update"], [""], ["services/status"]),
+                rule(["list", "watch"], [""], ["nodes"]),
+                events,
+            ]),
+        ]
+    }()
 
     public static let clusterRoleBindings: [JSONValue] = [
         clusterRoleBinding("cluster-admin", groups: [RBAC.systemMasters]),
@@ -179,5 +273,7 @@ public enum BootstrapPolicy {
         // and only for the objects of their own pods.
         clusterRoleBinding("system:node"),
         clusterRoleBinding("system:swiftlet:node-bootstrapper", groups: ["system:bootstrappers"]),
-    ]
+    ] + controllerRoles.map {
+        clusterRoleBinding(controllerRolePrefix + $0.name, serviceAccounts: [(controllerNamespace, $0.name)])
+    }
 }

@@ -14,7 +14,7 @@ public final class ClusterRoleAggregationController: Controller {
     private let queue: WorkQueue<ObjectKey>
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "clusterrole-aggregation-controller")
         log = context.log
         roles = context.informers.informer(for: Resources.clusterroles)
         queue = WorkQueue(clock: context.clock)

@@ -35,10 +35,10 @@ public final class DaemonSetController: Controller, PodOwningController {
     let expectations: ReplicaSetController.Expectations
 
     public init(context: ControllerContext) {
-        self.client = context.client
+        self.client = context.client(for: "daemon-set-controller")
         self.clock = context.clock
         self.log = context.log
-        self.recorder = context.recorder(component: Self.component)
+        self.recorder = context.recorder(component: Self.component, client: client)
         self.daemonSets = context.informers.informer(for: Resources.daemonsets)
         self.pods = context.informers.informer(for: Resources.pods)
         self.nodes = context.informers.informer(for: Resources.nodes)

@@ -20,10 +20,10 @@ public final class DeploymentController: Controller {
     let queue: WorkQueue<ObjectKey>
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "deployment-controller")
         clock = context.clock
         log = context.log
-        recorder = context.recorder(component: "deployment-controller")
+        recorder = context.recorder(component: "deployment-controller", client: client)
         deployments = context.informers.informer(for: Resources.deployments)
         replicaSets = context.informers.informer(for: Resources.replicasets)
         queue = WorkQueue(clock: context.clock)

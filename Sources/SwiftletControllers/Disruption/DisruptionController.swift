@@ -21,7 +21,7 @@ public final class DisruptionController: Controller {
     private let queue: WorkQueue<ObjectKey>
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "disruption-controller")
         log = context.log
         clock = context.clock
         budgets = context.informers.informer(for: Resources.poddisruptionbudgets)

@@ -22,6 +22,7 @@ public final class EndpointSliceController: Controller {
     static let serviceIndex = "endpointslice-service"
 
     private let context: ControllerContext
+    private let client: APIClient
     private let services: SharedInformer
     private let pods: SharedInformer
     private let slices: SharedInformer
@@ -30,6 +31,7 @@ public final class EndpointSliceController: Controller {
 
     public init(context: ControllerContext) {
         self.context = context
+        client = context.client(for: "endpointslice-controller")
         services = context.informers.informer(for: Resources.services)
         pods = context.informers.informer(for: Resources.pods)
         slices = context.informers.informer(for: Resources.endpointslices)
@@ -106,7 +108,7 @@ public final class EndpointSliceController: Controller {
                 slice["ports"] = want["ports"]
                 slice[path: "metadata", "labels"] = Self.labels(for: service)
                 slice[path: "metadata", "ownerReferences"] = Self.ownerReferences(service)
-                let updated = try await context.client.update(Resources.endpointslices, slice)
+                let updated = try await client.update(Resources.endpointslices, slice)
                 written.wrote(updated, for: key)
             } else {
                 var slice = want
@@ -114,7 +116,7 @@ public final class EndpointSliceController: Controller {
                 slice[path: "metadata", "namespace"] = .string(key.namespace ?? "default")
                 slice[path: "metadata", "labels"] = Self.labels(for: service)
                 slice[path: "metadata", "ownerReferences"] = Self.ownerReferences(service)
-                let created = try await context.client.create(Resources.endpointslices, slice)
+                let created = try await client.create(Resources.endpointslices, slice)
                 written.wrote(created, for: key)
             }
         }
@@ -124,7 +126,7 @@ public final class EndpointSliceController: Controller {
     private func delete(_ slice: JSONValue, for key: ObjectKey) async throws {
         guard let name = slice[path: "metadata", "name"]?.stringValue else { return }
         do {
-            try await context.client.delete(Resources.endpointslices, namespace: key.namespace, name: name,
+            try await client.delete(Resources.endpointslices, namespace: key.namespace, name: name,
                                             options: DeleteOptions(preconditionUID: slice[path: "metadata", "uid"]?.stringValue))
         } catch {
             if error.code != 404, error.code != 409 { throw error }

@@ -14,6 +14,7 @@ public final class EndpointsController: Controller {
     public let name = "endpoints"
 
     private let context: ControllerContext
+    private let client: APIClient
     private let services: SharedInformer
     private let pods: SharedInformer
     private let endpoints: SharedInformer
@@ -22,6 +23,7 @@ public final class EndpointsController: Controller {
 
     public init(context: ControllerContext) {
         self.context = context
+        client = context.client(for: "endpoint-controller")
         services = context.informers.informer(for: Resources.services)
         pods = context.informers.informer(for: Resources.pods)
         endpoints = context.informers.informer(for: Resources.endpoints)
@@ -63,7 +65,7 @@ public final class EndpointsController: Controller {
         guard let service = services.get(key) else {
             guard current != nil else { return }
             do {
-                try await context.client.delete(Resources.endpoints, namespace: key.namespace, name: key.name)
+                try await client.delete(Resources.endpoints, namespace: key.namespace, name: key.name)
             } catch {
                 if error.code != 404 { throw error }
             }
@@ -85,7 +87,7 @@ public final class EndpointsController: Controller {
             if sameLabels, (existing["subsets"] ?? .array([])) == subsets { return }
             existing[path: "metadata", "labels"] = .object(labels)
             existing["subsets"] = subsets
-            let updated = try await context.client.update(Resources.endpoints, existing)
+            let updated = try await client.update(Resources.endpoints, existing)
             written.wrote(updated, for: key)
         } else {
             let object: JSONValue = [
@@ -94,7 +96,7 @@ public final class EndpointsController: Controller {
                              "labels": .object(labels)],
                 "subsets": subsets,
             ]
-            let created = try await context.client.create(Resources.endpoints, object)
+            let created = try await client.create(Resources.endpoints, object)
             written.wrote(created, for: key)
         }
     }

@@ -39,7 +39,7 @@ public final class GarbageCollector: Controller {
     }
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "generic-garbage-collector")
         log = context.log
         clock = context.clock
         queue = WorkQueue(clock: context.clock, backoff: ItemBackoff(base: .milliseconds(5), max: .seconds(300)))

@@ -31,7 +31,7 @@ public final class NamespaceController: Controller {
     }
 
     init(context: ControllerContext, recheckInterval: Duration) {
-        client = context.client
+        client = context.client(for: "namespace-controller")
         log = context.log
         self.recheckInterval = recheckInterval
         namespaces = context.informers.informer(for: Resources.namespaces)

@@ -17,7 +17,7 @@ public final class NodeIPAMController: Controller {
 
     /// - Parameter clusterCIDR: a /16, by default k3s's 10.42.0.0/16.
     public init(context: ControllerContext, clusterCIDR: String = "10.42.0.0/16") {
-        client = context.client
+        client = context.client(for: "node-controller")
         log = context.log
         let octets = clusterCIDR.split(separator: "/")[0].split(separator: ".").compactMap { UInt8($0) }
         prefix = octets.count == 4 ? (octets[0], octets[1]) : (10, 42)

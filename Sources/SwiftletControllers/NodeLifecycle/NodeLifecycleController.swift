@@ -71,11 +71,11 @@ public final class NodeLifecycleController: Controller {
     public init(context: ControllerContext, gracePeriod: Duration = .seconds(40), monitorPeriod: Duration = .seconds(5)) {
         self.gracePeriod = gracePeriod
         self.monitorPeriod = monitorPeriod
-        client = context.client
+        client = context.client(for: "node-controller")
         clock = context.clock
         log = context.log
-        nodeRecorder = context.recorder(component: "node-controller")
-        evictionRecorder = context.recorder(component: "taint-eviction-controller")
+        nodeRecorder = context.recorder(component: "node-controller", client: client)
+        evictionRecorder = context.recorder(component: "taint-eviction-controller", client: client)
         nodes = context.informers.informer(for: Resources.nodes)
         pods = context.informers.informer(for: Resources.pods)
         leases = context.informers.informer(for: Resources.leases, namespace: Self.leaseNamespace)

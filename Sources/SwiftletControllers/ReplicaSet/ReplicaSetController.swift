@@ -34,10 +34,10 @@ public final class ReplicaSetController: Controller, PodOwningController {
 
     public init(context: ControllerContext, kind: Kind) {
         self.kind = kind
-        self.client = context.client
+        self.client = context.client(for: kind.component)
         self.clock = context.clock
         self.log = context.log
-        self.recorder = context.recorder(component: kind.component)
+        self.recorder = context.recorder(component: kind.component, client: client)
         self.owners = context.informers.informer(for: kind.resource)
         self.pods = context.informers.informer(for: Resources.pods)
         self.queue = WorkQueue(clock: context.clock)

@@ -16,7 +16,7 @@ public final class RootCACertificatePublisher: Controller {
     private let queue: WorkQueue<String>
 
     public init(context: ControllerContext, caCertificatePEM: String) {
-        client = context.client
+        client = context.client(for: "root-ca-cert-publisher")
         log = context.log
         caPEM = caCertificatePEM
         namespaces = context.informers.informer(for: Resources.namespaces)

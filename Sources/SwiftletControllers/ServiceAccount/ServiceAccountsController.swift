@@ -14,7 +14,7 @@ public final class ServiceAccountsController: Controller {
     private let queue: WorkQueue<String>
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "service-account-controller")
         log = context.log
         namespaces = context.informers.informer(for: Resources.namespaces)
         accounts = context.informers.informer(for: Resources.serviceaccounts)

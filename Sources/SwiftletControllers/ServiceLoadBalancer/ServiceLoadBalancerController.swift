@@ -19,7 +19,7 @@ public final class ServiceLoadBalancerController: Controller {
     private let queue: WorkQueue<ObjectKey>
 
     public init(context: ControllerContext) {
-        client = context.client
+        client = context.client(for: "service-controller")
         log = context.log
         services = context.informers.informer(for: Resources.services)
         queue = WorkQueue(clock: context.clock)

@@ -17,7 +17,7 @@ struct BenchAPICommand: AsyncParsableCommand {
     @Option(help: "Concurrent watchers for the fan-out test.") var watchers = 100
     @Option(help: "Objects created while the watchers watch.") var watchEvents = 200
     @Option(help: "The datastore for the server under test.") var datastore = "sqlite"
-    @Flag(help: "Create the pods half as the admin and half as the join token's node user, whom RBAC authorizes, in alternating rounds, and compare their rates.")
+    @Flag(help: "Create the pods half as the admin and half as a user whom RBAC authorizes (bench-user, bound to edit), in alternating rounds, and compare their rates.")
     var compareRBAC = false
 
     func run() async throws {
@@ -28,15 +28,15 @@ struct BenchAPICommand: AsyncParsableCommand {
         defer { server.stop() }
         print("server: pid \(server.pid), ready in \(server.readyMillis) ms, idle RSS \(server.rssKiB() / 1024) MiB")
 
-        // Creates: as the admin, or in rounds admin, node, node, admin (so that a store growing
+        // Creates: as the admin, or in rounds admin, user, user, admin (so that a store growing
         // through the run weighs on both alike) when comparing with an RBAC-authorized user.
-        let rounds: [(label: String, asNode: Bool)] = compareRBAC
-            ? [("admin", false), ("node", true), ("node", true), ("admin", false)] : [("admin", false)]
+        let rounds: [(label: String, asUser: Bool)] = compareRBAC
+            ? [("admin", false), ("user", true), ("user", true), ("admin", false)] : [("admin", false)]
         let perRound = creates / rounds.count
         var createLatencies: [Double] = []
         var seconds: [String: Double] = [:]
         for (index, round) in rounds.enumerated() {
-            let (latencies, elapsed) = try await createPods(server, prefix: "bench-\(index)", count: perRound, asNode: round.asNode)
+            let (latencies, elapsed) = try await createPods(server, prefix: "bench-\(index)", count: perRound, asUser: round.asUser)
             createLatencies += latencies
             seconds[round.label, default: 0] += elapsed
         }
@@ -46,10 +46,10 @@ struct BenchAPICommand: AsyncParsableCommand {
         print(String(format: "creates: %d pods, %d clients, %.0f creates/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
                      created, concurrency, Double(created) / elapsed,
                      Self.percentile(createLatencies, 0.50), Self.percentile(createLatencies, 0.99), createLatencies.last ?? 0))
-        if compareRBAC, let admin = seconds["admin"], let node = seconds["node"] {
+        if compareRBAC, let admin = seconds["admin"], let user = seconds["user"] {
             let each = Double(created / 2)
-            print(String(format: "creates by identity: admin (system:masters) %.0f/s, node user (RBAC) %.0f/s, ratio %.3f",
-                         each / admin, each / node, admin / node))
+            print(String(format: "creates by identity: admin (system:masters) %.0f/s, bench-user (RBAC) %.0f/s, ratio %.3f",
+                         each / admin, each / user, admin / user))
         }
         print("server RSS after creates: \(server.rssKiB() / 1024) MiB (peak \(server.peakRSSKiB() / 1024) MiB)")
 
@@ -122,7 +122,7 @@ struct BenchAPICommand: AsyncParsableCommand {
     }
 
     /// `count` pod creates from `concurrency` clients; their latencies and the wall time in seconds.
-    func createPods(_ server: BenchServer, prefix: String, count: Int, asNode: Bool) async throws -> ([Double], Double) {
+    func createPods(_ server: BenchServer, prefix: String, count: Int, asUser: Bool) async throws -> ([Double], Double) {
         let perClient = count / concurrency
         let started = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -133,7 +133,7 @@ struct BenchAPICommand: AsyncParsableCommand {
                     for i in 0..<perClient {
                         let body = Array(Self.pod(name: "\(prefix)-\(client)-\(i)").utf8)
                         let t0 = ContinuousClock.now
-                        let r = await server.send(.POST, "/api/v1/namespaces/default/pods", body, asNode: asNode)
+                        let r = await server.send(.POST, "/api/v1/namespaces/default/pods", body, asUser: asUser)
                         guard r.status == 201 else { throw BenchError("create answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
                         mine.append((ContinuousClock.now - t0).milliseconds)
                     }

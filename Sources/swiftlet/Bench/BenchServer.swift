@@ -5,29 +5,33 @@ import SwiftletClient
 import SwiftletPKI
 
 /// A `swiftlet server` child process for a benchmark, with its TLS trust and two identities:
-/// the admin (system:masters, never checked by RBAC) and the join token's node user, whom
-/// RBAC authorizes.
+/// the admin (system:masters, never checked by RBAC) and `bench-user`, a user with a client
+/// certificate of the cluster CA whom RBAC authorizes through a RoleBinding to `edit` in
+/// `default`.
 final class BenchServer: @unchecked Sendable {
     let process: Process
     let port: Int
     let transport: HTTPSTransport
-    let nodeTransport: HTTPSTransport
+    let userTransport: HTTPSTransport
     let readyMillis: Int
 
     var pid: Int32 { process.processIdentifier }
 
-    private init(process: Process, port: Int, transport: HTTPSTransport, nodeTransport: HTTPSTransport, readyMillis: Int) {
+    /// The benchmark's RBAC-authorized user.
+    static let user = "bench-user"
+
+    private init(process: Process, port: Int, transport: HTTPSTransport, userTransport: HTTPSTransport, readyMillis: Int) {
         self.process = process
         self.port = port
         self.transport = transport
-        self.nodeTransport = nodeTransport
+        self.userTransport = userTransport
         self.readyMillis = readyMillis
     }
 
     /// Sends one request; the benchmark reads status and bytes, never decoding on the hot path.
-    func send(_ method: HTTPMethod, _ uri: String, _ body: [UInt8]? = nil, asNode: Bool = false) async -> (status: Int, body: [UInt8]) {
+    func send(_ method: HTTPMethod, _ uri: String, _ body: [UInt8]? = nil, asUser: Bool = false) async -> (status: Int, body: [UInt8]) {
         let headers: HTTPHeaders = ["Accept": "application/json", "Content-Type": "application/json"]
-        let response = await (asNode ? nodeTransport : transport).send(HTTPRequest(method: method, uri: uri, headers: headers, body: body ?? []))
+        let response = await (asUser ? userTransport : transport).send(HTTPRequest(method: method, uri: uri, headers: headers, body: body ?? []))
         guard case .bytes(let bytes) = response.body else { return (Int(response.status.code), []) }
         return (Int(response.status.code), bytes)
     }
@@ -71,13 +75,19 @@ final class BenchServer: @unchecked Sendable {
         let token = try String(contentsOfFile: layout.adminTokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let ca = try String(contentsOfFile: layout.caCertificatePath, encoding: .utf8)
         let transport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: token, maxIdleConnections: 64)
-        let nodeToken = try String(contentsOfFile: dataDir + "/node-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let nodeTransport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, token: nodeToken, maxIdleConnections: 64)
+        let user = try ClusterPKI.loadAuthority(dataDirectory: dataDir).issue(commonName: Self.user, organizations: [], purposes: .client,
+                                                                             validity: 24 * 3600)
+        let userTransport = try HTTPSTransport(host: "127.0.0.1", port: port, caCertificatePEM: ca, clientCertificatePEM: user.certificatePEM,
+                                               clientKeyPEM: user.privateKeyPEM, maxIdleConnections: 64)
         while await transport.send(HTTPRequest(method: .GET, uri: "/readyz", headers: [:], body: [])).status != .ok {
             try await waitWhileStarting()
         }
         let readyMillis = Int((ContinuousClock.now - started).milliseconds)
-        return BenchServer(process: process, port: port, transport: transport, nodeTransport: nodeTransport, readyMillis: readyMillis)
+        let server = BenchServer(process: process, port: port, transport: transport, userTransport: userTransport, readyMillis: readyMillis)
+        let binding = #"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"bench-user-edit"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"\#(Self.user)"}]}"#
+        let bound = await server.send(.POST, "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", Array(binding.utf8))
+        guard bound.status == 201 || bound.status == 409 else { throw BenchError("binding \(Self.user) answered \(bound.status)") }
+        return server
     }
 
     private func status(_ field: String) -> Int {
