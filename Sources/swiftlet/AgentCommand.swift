@@ -52,7 +52,11 @@ struct AgentCommand: AsyncParsableCommand {
         let token = join.secret
         let name = nodeName ?? NodeAgentConfig.machineHostName()
         let directory = dataDir ?? "/var/lib/swiftlet/agent-\(name)"
-        let credentials = try await nodeCredentials(node: name, directory: directory, join: join, caPEM: caPEM, host: host, port: url.port ?? 6443)
+        try SecureFiles.createDirectory(directory, mode: 0o700)
+        // As k3s's /etc/rancher/node/password: the server holds this node name for this password.
+        let password = try Tokens.loadOrCreate(at: directory + "/node-password")
+        let credentials = try await nodeCredentials(node: name, password: password, directory: directory, join: join, caPEM: caPEM,
+                                                    host: host, port: url.port ?? 6443)
         let transport = try HTTPSTransport(host: host, port: url.port ?? 6443, caCertificatePEM: caPEM,
                                            clientCertificatePEM: credentials.certificate, clientKeyPEM: credentials.key)
         let client = APIClient(transport: transport).writing(as: "kubelet")
@@ -62,7 +66,7 @@ struct AgentCommand: AsyncParsableCommand {
         try ServerCommand.requireShim(config, command: "agent")
         let agent = try NodeAgent(config: config, client: client, informers: SharedInformerFactory(client: client))
         // The API server dials the node's address, and shows the join token it handed out.
-        let tls = try await streamingTLS(transport: transport, node: name, address: config.nodeIP, caPEM: caPEM)
+        let tls = try await streamingTLS(transport: transport, node: name, password: password, address: config.nodeIP, caPEM: caPEM)
         let streaming = try await agent.serveStreaming(host: "0.0.0.0", port: streamingPort, token: token, tls: tls)
         print("swiftlet agent: node \(name) joining \(server), streaming on port \(streaming.port)")
         let running = Task { await agent.run() }
@@ -76,7 +80,7 @@ struct AgentCommand: AsyncParsableCommand {
     /// The node's own credentials (`system:node:NAME`, group `system:nodes`), kept owner-only in
     /// `DIR/tls/node.crt` and `node.key`: traded for the join token on first start, as k3s's
     /// agents trade theirs, and renewed (with themselves) when less than 30 days are left.
-    func nodeCredentials(node: String, directory: String, join: JoinToken, caPEM: String, host: String, port: Int) async throws
+    func nodeCredentials(node: String, password: String, directory: String, join: JoinToken, caPEM: String, host: String, port: Int) async throws
         -> (certificate: String, key: String) {
         let tlsDirectory = directory + "/tls"
         let certificatePath = tlsDirectory + "/node.crt", keyPath = tlsDirectory + "/node.key"
@@ -91,7 +95,8 @@ struct AgentCommand: AsyncParsableCommand {
             ?? HTTPSTransport(host: host, port: port, caCertificatePEM: caPEM, token: join.secret)
         let certificate: String, key: String
         do {
-            (certificate, key) = try await requestCertificate(transport, APIServer.nodeClientCertificatePath, ["nodeName": .string(node)])
+            (certificate, key) = try await requestCertificate(transport, APIServer.nodeClientCertificatePath,
+                                                              ["nodeName": .string(node), "nodePassword": .string(password)])
         } catch {
             if let current { return current }  // still valid for a while: keep going, try again at the next start
             throw CommandFailure("swiftlet agent: the server gave this node no credentials: \(error)")
@@ -104,12 +109,13 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// The TLS the streaming port serves: a certificate the server issues for this node's
     /// address, and the cluster CA, against which the API server's client certificate must verify.
-    func streamingTLS(transport: HTTPSTransport, node: String, address: String?, caPEM: String) async throws -> NIOSSLContext {
+    func streamingTLS(transport: HTTPSTransport, node: String, password: String, address: String?, caPEM: String) async throws -> NIOSSLContext {
         let names = [address, node].compactMap { $0 }.filter { !$0.isEmpty }
         let certificate: String, key: String
         do {
             (certificate, key) = try await requestCertificate(transport, APIServer.nodeServingCertificatePath,
-                                                              ["nodeName": .string(node), "names": .array(names.map { .string($0) })])
+                                                              ["nodeName": .string(node), "nodePassword": .string(password),
+                                                               "names": .array(names.map { .string($0) })])
         } catch {
             throw CommandFailure("swiftlet agent: the server issued no certificate for the streaming port: \(error)")
         }
@@ -123,9 +129,10 @@ struct AgentCommand: AsyncParsableCommand {
                                                         body: JSONWriter.write(body)))
         let bytes: [UInt8]
         if case .bytes(let b) = response.body { bytes = b } else { bytes = [] }
-        guard response.status == .created, let issued = try? JSONParser.parse(bytes).value,
-              let certificate = issued["certificate"]?.stringValue, let key = issued["key"]?.stringValue else {
-            throw TransportFailure("\(response.status.code): \(String(decoding: bytes, as: UTF8.self))")
+        let answer = try? JSONParser.parse(bytes).value
+        guard response.status == .created, let certificate = answer?["certificate"]?.stringValue, let key = answer?["key"]?.stringValue else {
+            // A refusal is a Status: its message is what the operator needs to read.
+            throw TransportFailure("\(response.status.code): \(answer?["message"]?.stringValue ?? String(decoding: bytes, as: UTF8.self))")
         }
         return (certificate, key)
     }

@@ -248,14 +248,29 @@ import SwiftletPKI
             $0.issueNodeClientCertificate = { node in ("CERT \(node)", "KEY \(node)") }
         })
         let path = "/v1-swiftlet/node-client-certificate"
-        let issued = await t.request(.POST, path, body: ["nodeName": "b"], token: "join")
+        let issued = await t.request(.POST, path, body: ["nodeName": "b", "nodePassword": "pb"], token: "join")
         #expect(issued.status == 201)
         #expect(issued.json == ["certificate": "CERT b", "key": "KEY b"])
-        #expect(await t.request(.POST, path, body: ["nodeName": "a"], token: "node-a").status == 201)
-        let other = await t.request(.POST, path, body: ["nodeName": "b"], token: "node-a")
+        #expect(await t.request(.POST, path, body: ["nodeName": "a", "nodePassword": "pa"], token: "node-a").status == 201)
+        let other = await t.request(.POST, path, body: ["nodeName": "b", "nodePassword": "pb"], token: "node-a")
         #expect(other.status == 403)
         #expect(other.json["message"] == #"forbidden: User "system:node:a" cannot ask for the credentials of node "b""#)
-        #expect(await t.request(.POST, path, body: ["nodeName": "Not_A_Name"], token: "join").status == 422)
+        #expect(await t.request(.POST, path, body: ["nodeName": "Not_A_Name", "nodePassword": "p"], token: "join").status == 422)
+        #expect(await t.request(.POST, path, body: ["nodeName": "c"], token: "join").status == 422)
+
+        // Node passwords, as k3s's: once node b exists, its name answers only to its password.
+        #expect(await t.request(.POST, "/api/v1/nodes", body: ["metadata": ["name": "b"]]).status == 201)
+        let taken = await t.request(.POST, path, body: ["nodeName": "b", "nodePassword": "guess"], token: "join")
+        #expect(taken.status == 403)
+        #expect((taken.json["message"]?.stringValue ?? "").contains(#"node password rejected: node "b" joined with another password"#))
+        #expect(await t.request(.POST, path, body: ["nodeName": "b", "nodePassword": "pb"], token: "join").status == 201)
+        let stored = await t.request(.GET, "/api/v1/namespaces/kube-system/secrets/b.node-password.swiftlet")
+        #expect(stored.json["type"] == "swiftlet.io/node-password")
+        let hash = String(decoding: Data(base64Encoded: stored.json[path: "data", "hash"]?.stringValue ?? "") ?? Data(), as: UTF8.self)
+        #expect(hash.hasPrefix("sha256$") && !hash.contains("pb"))
+        // Deleting the Node frees its name for a new machine.
+        #expect(await t.request(.DELETE, "/api/v1/nodes/b").status == 200)
+        #expect(await t.request(.POST, path, body: ["nodeName": "b", "nodePassword": "new"], token: "join").status == 201)
         // Nothing else is the join token's.
         #expect(await t.request(.GET, "/api/v1/pods", token: "join").status == 403)
         #expect(await t.request(.GET, "/api/v1/pods?fieldSelector=spec.nodeName%3Da", token: "node-a").status == 200)

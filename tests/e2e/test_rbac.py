@@ -108,7 +108,7 @@ def test_the_join_token_only_bootstraps_and_a_nodes_credentials_are_a_nodes(clus
                  ["create", "clusterrolebinding", "grab", "--clusterrole=cluster-admin", "--user=system:node-bootstrap"]):
         refused = k.run(*args, *as_token, check=False)
         assert refused.returncode != 0 and 'User "system:node-bootstrap" cannot' in refused.stderr, (args, refused.stderr)
-    status, _, body = api(cluster, "POST", "/v1-swiftlet/node-client-certificate", {"nodeName": "worker-1"}, token=node_token)
+    status, _, body = api(cluster, "POST", "/v1-swiftlet/node-client-certificate", {"nodeName": "worker-1", "nodePassword": "worker-1-password"}, token=node_token)
     assert status == 201, body
     issued = json.loads(body)
     cert, key = workdir / "worker-1.crt", workdir / "worker-1.key"
@@ -146,7 +146,7 @@ spec:
     assert k.run("get", "namespaces", *as_node, check=False).returncode != 0
     # A node renews only its own credentials.
     other = k.run("create", "--raw", "/v1-swiftlet/node-client-certificate", "-f", "-", *as_node, check=False,
-                  input='{"nodeName": "worker-2"}')
+                  input='{"nodeName": "worker-2", "nodePassword": "p"}')
     assert other.returncode != 0 and 'cannot ask for the credentials of node "worker-2"' in other.stderr, other.stderr
 
 

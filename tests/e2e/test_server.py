@@ -171,6 +171,12 @@ def test_a_joined_agents_streaming_port_speaks_only_tls_to_the_api_server(server
         port = wait_for(lambda: json.loads(k("get", "node", name, "-o", "json", check=False) or "{}")
                         .get("status", {}).get("daemonEndpoints", {}).get("kubeletEndpoint", {}).get("Port"),
                         timeout=60, what="the joined node to advertise its streaming port")
+        # Another machine cannot take the joined node's name with the token alone (k3s's node passwords).
+        impostor = subprocess.run([swiftlet_bin(), "agent", "--server", server.url, "--node-name", name,
+                                   "--data-dir", str(workdir / "impostor-agent")], capture_output=True, text=True, timeout=60,
+                                  stdin=subprocess.DEVNULL, env=dict(os.environ, SWIFTLET_TOKEN=token))
+        assert impostor.returncode != 0
+        assert f'node password rejected: node "{name}" joined with another password' in impostor.stderr, impostor.stderr
         # Plain text gets no answer but the end of the connection.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
             plain.sendall(b"GET / HTTP/1.1\r\nHost: node\r\n\r\n")
