@@ -6,6 +6,7 @@ join token kept to a node's rights. On simulated nodes."""
 import base64
 import json
 import os
+import re
 import stat
 import subprocess
 import types
@@ -237,3 +238,14 @@ spec:
     k("run", "plain", "--image=kiamol/ch02-whoami", "-n", "locked")
     bad = k.run("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=strict", "--overwrite", check=False)
     assert 'Invalid value: "strict": must be one of privileged, baseline, restricted' in bad.stderr
+    # Tightening the level tells which existing pods the new one refuses, grouped as upstream groups them.
+    k("run", "plain-2", "--image=kiamol/ch02-whoami", "-n", "locked")
+    tightened = k.run("label", "namespace", "locked", "pod-security.kubernetes.io/enforce=restricted", "--overwrite")
+    assert 'Warning: existing pods in namespace "locked" violate the new PodSecurity enforce level "restricted:latest"' in tightened.stderr, tightened.stderr
+    # The Deployment's pod and the two plain ones break the same rules.
+    assert re.search(r"Warning: loose-[a-z0-9-]+ \(and 2 other pods\): allowPrivilegeEscalation != false, unrestricted capabilities, "
+                     r"runAsNonRoot != true, seccompProfile\n", tightened.stderr), tightened.stderr
+    assert "tidy" not in tightened.stderr
+    # A workload whose pod template changes is warned about again.
+    changed = k.run("set", "image", "deployment/loose", "ch02-whoami=kiamol/ch02-whoami:latest", "-n", "locked")
+    assert 'Warning: would violate PodSecurity "restricted:latest"' in changed.stderr, changed.stderr

@@ -77,6 +77,15 @@ public enum PodSecurity {
 
     /// The violations of `level`, as upstream's aggregate: `reason (detail)` each.
     public static func violations(_ pod: JSONValue, level: Level) -> [String] {
+        checkResults(pod, level: level).map { $0.detail.isEmpty ? $0.reason : "\($0.reason) (\($0.detail))" }
+    }
+
+    /// The reasons alone (upstream's `ForbiddenReason`), as a namespace's new level lists them.
+    public static func violatedReasons(_ pod: JSONValue, level: Level) -> [String] {
+        checkResults(pod, level: level).map(\.reason)
+    }
+
+    private static func checkResults(_ pod: JSONValue, level: Level) -> [(reason: String, detail: String)] {
         guard level != .privileged else { return [] }
         let spec = pod["spec"] ?? .object(JSONObject())
         var checks: [(JSONValue) -> (reason: String, detail: String)?] = [
@@ -86,7 +95,7 @@ public enum PodSecurity {
             checks = [hostNamespaces, hostPorts, privileged, procMount, sysctls,
                       allowPrivilegeEscalation, capabilitiesRestricted, restrictedVolumes, runAsNonRoot, runAsUser, seccompRestricted]
         }
-        return checks.compactMap { $0(spec) }.map { $0.detail.isEmpty ? $0.reason : "\($0.reason) (\($0.detail))" }
+        return checks.compactMap { $0(spec) }
     }
 
     // MARK: Helpers, as upstream's

@@ -36,8 +36,10 @@ extension APIServer {
                 // Created meanwhile: apply to what is there now.
             }
         }
+        var old: JSONValue?
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun,
                                                    ownership: .applied) { (current: JSONValue) throws(APIError) -> JSONValue in
+            old = current
             if let wanted = applied[path: "metadata", "resourceVersion"]?.stringValue, !wanted.isEmpty,
                wanted != current[path: "metadata", "resourceVersion"]?.stringValue {
                 throw APIError.conflict(group: info.group, resource: info.resource, name: name,
@@ -47,7 +49,7 @@ extension APIServer {
             object[path: "metadata", "managedFields"] = ManagedFieldsEntry.json(entries)
             return object
         }
-        return .json(updated, headers: warningHeaders(warnings))
+        return .json(updated, headers: warningHeaders(warnings + podSecurityUpdateWarnings(info, updated, old: old, subresource: subresource)))
     }
 
     /// The applied configuration must name the resource and object it is sent to.

@@ -138,6 +138,50 @@ extension APIServer {
         return violations.isEmpty ? [] : ["would violate PodSecurity \(GoText.quote(policy.name)): \(violations.joined(separator: ", "))"]
     }
 
+    /// Pod Security on updates, as upstream evaluates them: a pod whose spec changed, or a
+    /// workload whose pod template changed, gets the warn level's warnings as on create; a
+    /// namespace whose enforce level changes is told which of its pods the new level refuses,
+    /// grouped by what they break ("web (and 2 other pods): privileged").
+    func podSecurityUpdateWarnings(_ info: ResourceInfo, _ updated: JSONValue, old: JSONValue?, subresource: String?) -> [String] {
+        guard subresource == nil, let old else { return [] }
+        if info == Resources.namespaces { return podSecurityNamespaceWarnings(updated, old: old) }
+        guard let template = PodSecurity.podTemplate(of: updated, group: info.group, resource: info.resource),
+              let oldTemplate = PodSecurity.podTemplate(of: old, group: info.group, resource: info.resource),
+              template["spec"] != oldTemplate["spec"] || template[path: "metadata", "annotations"] != oldTemplate[path: "metadata", "annotations"]
+        else { return [] }
+        return podSecurityWarnings(info, updated)
+    }
+
+    /// Upstream's namespace evaluation: pods grouped by the reasons they break, each group named
+    /// by its first pod in name order, the lines sorted.
+    private func podSecurityNamespaceWarnings(_ namespace: JSONValue, old: JSONValue) -> [String] {
+        let labels = namespace[path: "metadata", "labels"]?.objectValue, oldLabels = old[path: "metadata", "labels"]?.objectValue
+        let level = PodSecurity.level("enforce", namespaceLabels: labels)
+        let policy = PodSecurity.policyName(level, mode: "enforce", namespaceLabels: labels)
+        guard level != .privileged, policy != PodSecurity.policyName(PodSecurity.level("enforce", namespaceLabels: oldLabels),
+                                                                     mode: "enforce", namespaceLabels: oldLabels),
+              let pods = storage(for: Resources.pods) else { return [] }
+        let name = FieldRead.string(namespace[path: "metadata", "name"])
+        var groups: [String: (first: String, count: Int)] = [:]
+        for cached in pods.cache.list(prefix: Resources.pods.storagePrefix(namespace: name), filter: WatchFilter()).items {
+            let pod = cached.object()
+            let reasons = PodSecurity.violatedReasons(pod, level: level)
+            guard !reasons.isEmpty else { continue }
+            let podName = FieldRead.string(pod[path: "metadata", "name"])
+            let group = groups[reasons.joined(separator: ", ")]
+            groups[reasons.joined(separator: ", ")] = (min(group?.first ?? podName, podName), (group?.count ?? 0) + 1)
+        }
+        guard !groups.isEmpty else { return [] }
+        let lines = groups.map { reasons, group in
+            switch group.count {
+            case 1: return "\(group.first): \(reasons)"
+            case 2: return "\(group.first) (and 1 other pod): \(reasons)"
+            default: return "\(group.first) (and \(group.count - 1) other pods): \(reasons)"
+            }
+        }.sorted()
+        return ["existing pods in namespace \(GoText.quote(name)) violate the new PodSecurity enforce level \(GoText.quote(policy))"] + lines
+    }
+
     func warningHeaders(_ warnings: [String]) -> HTTPHeaders {
         var headers = HTTPHeaders()
         for w in warnings {
@@ -157,9 +201,10 @@ extension APIServer {
     func update(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let dryRun = try isDryRun(request)
         let (object, warnings) = try decodeBody(request, type: storage.type)
+        let old = storage.cache.get(storage.info.storageKey(namespace: namespace, name: name))?.object()
         let updated = try storage.update(namespace: namespace, name: name, object: object, subresource: subresource, dryRun: dryRun,
                                          ownership: .update(manager: try fieldManager(request)))
-        return .json(updated, headers: warningHeaders(warnings))
+        return .json(updated, headers: warningHeaders(warnings + podSecurityUpdateWarnings(storage.info, updated, old: old, subresource: subresource)))
     }
 
     func patch(_ storage: ResourceStorage, namespace: String?, name: String, subresource: String?, request: HTTPRequest) throws(APIError) -> HTTPResponse {
@@ -180,8 +225,10 @@ extension APIServer {
         }
         let directive = try fieldValidation(request)
         var warnings: [String] = []
+        var old: JSONValue?
         let updated = try storage.guaranteedUpdate(namespace: namespace, name: name, subresource: subresource, dryRun: dryRun,
                                                    ownership: .update(manager: try fieldManager(request))) { (current: JSONValue) throws(APIError) -> JSONValue in
+            old = current
             var patched = try patchType.apply(parsed.value, to: current, schema: storage.type.schema)
             // A resourceVersion the patch sets is a precondition, as upstream's: the patch
             // applies only to that version (clients use it for optimistic locking).
@@ -194,7 +241,7 @@ extension APIServer {
                                               type: storage.type, directive: directive)
             return patched
         }
-        return .json(updated, headers: warningHeaders(warnings))
+        return .json(updated, headers: warningHeaders(warnings + podSecurityUpdateWarnings(info, updated, old: old, subresource: subresource)))
     }
 
     func deleteOptions(_ request: HTTPRequest) throws(APIError) -> ResourceStorage.DeleteOptions {
