@@ -9,11 +9,13 @@ cached image, as Kubernetes' start-up objective is. With the pods running it sam
 swiftlet-shim and of the containers' processes, then deletes the pods, stops the server,
 runs `swiftlet cleanup` and removes the data dir. Prints a Markdown table; asserts nothing.
 
-    sudo bench/pod-startup.py [--pods 100] [--rate PODS_PER_SECOND] [--keep]
+    sudo bench/pod-startup.py [--pods 100] [--rate PODS_PER_SECOND] [--compare-token] [--keep]
 
 Without --rate all pods are POSTed at once, so the latency includes the wait behind the pods
 before them; with it the creates are spread evenly at that rate, as Kubernetes' density tests
-measure its start-up objective.
+measure its start-up objective. With --compare-token every other pod opts out of its
+ServiceAccount token (`automountServiceAccountToken: false`), and the two halves' latencies are
+reported apart: what the token (a TokenRequest and a projected volume) adds, in one run.
 
 The binary is $SWIFTLET_BIN, else .build/release/swiftlet, else .build/debug/swiftlet.
 Python 3 standard library only; must run as root (the node agent makes namespaces and mounts).
@@ -222,15 +224,14 @@ class PodWatch(threading.Thread):
             return len(self.running_at)
 
 
-def pod_manifest(name):
-    return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "pod-startup-bench"}},
-        "spec": {"terminationGracePeriodSeconds": 2, "containers": [{"name": "web", "image": IMAGE}]},
-    }
+def pod_manifest(name, token=True):
+    spec = {"terminationGracePeriodSeconds": 2, "containers": [{"name": "web", "image": IMAGE}]}
+    if not token:
+        spec["automountServiceAccountToken"] = False
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "pod-startup-bench"}}, "spec": spec}
 
 
-def create_pods(api, names, rate=None):
+def create_pods(api, names, rate=None, tokenless=frozenset()):
     """POSTs every pod from a pool of clients, all at once or `rate` per second; returns each pod's
     client time just before its POST, and the time the last create was answered."""
     created_at = {}
@@ -240,7 +241,7 @@ def create_pods(api, names, rate=None):
         if rate:
             time.sleep(max(0.0, start + index / rate - time.monotonic()))
         created_at[name] = time.monotonic()
-        status, body = api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_manifest(name))
+        status, body = api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_manifest(name, name not in tokenless))
         if status != 201:
             raise RuntimeError(f"creating {name} answered {status}: {body}")
 
@@ -373,7 +374,7 @@ def cleanup(binary, data_dir):
 
 # --- report ---------------------------------------------------------------------------------
 
-def report(n, rate, latencies, creates, wall, resources, delete_seconds, binary):
+def report(n, rate, latencies, creates, wall, resources, delete_seconds, binary, halves=None):
     ms = lambda s: f"{s * 1000:.0f} ms"
     mib = lambda b: f"{b / MIB:.1f} MiB"
     per_pod = lambda b: f"{b / n / MIB:.2f} MiB"
@@ -393,6 +394,10 @@ def report(n, rate, latencies, creates, wall, resources, delete_seconds, binary)
         (f"container processes ({resources['container_processes']}) RSS / Private_Dirty / PSS per pod",
          f"{per_pod(ctr['rss'])} / {per_pod(ctr['private'])} / {per_pod(ctr['pss'])}"),
     ]
+    for label, half in (halves or []):
+        ordered = sorted(half)
+        rows.append((f"{label}: p50 / p90 / p99 / max",
+                     " / ".join(ms(percentile(ordered, p)) for p in (50, 90, 99)) + f" / {ms(ordered[-1])}"))
     if delete_seconds is not None:
         rows.append(("delete → no pods left", ms(delete_seconds)))
     print(f"\nswiftlet pod start-up ({binary})\n")
@@ -406,6 +411,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pods", type=int, default=100, help="how many pods to create (default 100)")
     parser.add_argument("--rate", type=float, help="create this many pods per second (default: all at once)")
+    parser.add_argument("--compare-token", action="store_true",
+                        help="every other pod without its ServiceAccount token; report both halves")
     parser.add_argument("--keep", action="store_true",
                         help="leave the pods, the server and its data dir running at the end")
     args = parser.parse_args()
@@ -429,7 +436,8 @@ def main():
             raise watch.error
 
         names = [f"startup-{i:04d}" for i in range(args.pods)]
-        created_at, creates_done = create_pods(api, names, args.rate)
+        tokenless = frozenset(names[1::2]) if args.compare_token else frozenset()
+        created_at, creates_done = create_pods(api, names, args.rate, tokenless)
 
         def all_running():
             if watch.error:
@@ -448,7 +456,12 @@ def main():
             keep = True
         else:
             delete_seconds = delete_all_pods(api)
-        report(args.pods, args.rate, latencies, creates, wall, resources, delete_seconds, binary)
+        halves = None
+        if args.compare_token:
+            by_name = dict(zip(names, latencies))
+            halves = [("with a token", [by_name[n] for n in names if n not in tokenless]),
+                      ("without (automountServiceAccountToken: false)", [by_name[n] for n in tokenless])]
+        report(args.pods, args.rate, latencies, creates, wall, resources, delete_seconds, binary, halves)
     except BaseException:
         print(server_log_tail(data_dir), file=sys.stderr)
         keep = False
