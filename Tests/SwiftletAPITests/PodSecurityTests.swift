@@ -42,6 +42,29 @@ import SwiftletMachinery
         #expect(PodSecurity.violations(Self.pod(spec), level: .privileged) == [])
     }
 
+    @Test func baselineChecksAppArmorSELinuxAndProbeHostsAsUpstream() {
+        let spec: JSONValue = [
+            "securityContext": ["appArmorProfile": ["type": "Unconfined"], "seLinuxOptions": ["type": "spc_t"]],
+            "initContainers": [["name": "init", "securityContext": ["seLinuxOptions": ["user": "root", "role": "sysadm_r"]]]],
+            "containers": [
+                ["name": "a", "securityContext": ["appArmorProfile": ["type": "Unconfined"]],
+                 "livenessProbe": ["httpGet": ["host": "10.0.0.1", "port": 80]], "lifecycle": ["preStop": ["tcpSocket": ["host": "db", "port": 5432]]]],
+                ["name": "b", "readinessProbe": ["tcpSocket": ["host": "10.0.0.1", "port": 80]]],
+                ["name": "c", "securityContext": ["appArmorProfile": ["type": "Localhost", "localhostProfile": "mine"],
+                                                  "seLinuxOptions": ["type": "container_engine_t"]]],
+            ],
+        ]
+        var pod = Self.pod(spec)
+        pod[path: "metadata", "annotations"] = ["container.apparmor.security.beta.kubernetes.io/b": "unconfined",
+                                                "container.apparmor.security.beta.kubernetes.io/c": "localhost/mine"]
+        #expect(PodSecurity.violations(pod, level: .baseline) == [
+            #"forbidden AppArmor profiles (pod and container "a" and annotation must not set AppArmor profile type to "Unconfined", "container.apparmor.security.beta.kubernetes.io/b="unconfined"")"#,
+            #"probe or lifecycle host (containers "a", "b" use probe or lifecycle hosts "10.0.0.1", "db")"#,
+            #"seLinuxOptions (pod and container "init" set forbidden securityContext.seLinuxOptions: type "spc_t"; user may not be set; role may not be set)"#,
+        ])
+        #expect(PodSecurity.violatedReasons(pod, level: .restricted).prefix(3) == ["forbidden AppArmor profiles", "probe or lifecycle host", "seLinuxOptions"])
+    }
+
     @Test func restrictedAsksForNonRootDroppedCapabilitiesAndSeccomp() {
         let spec: JSONValue = [
             "securityContext": ["runAsUser": 0],

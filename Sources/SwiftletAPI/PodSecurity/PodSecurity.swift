@@ -88,11 +88,15 @@ public enum PodSecurity {
     private static func checkResults(_ pod: JSONValue, level: Level) -> [(reason: String, detail: String)] {
         guard level != .privileged else { return [] }
         let spec = pod["spec"] ?? .object(JSONObject())
+        // Upstream's order: the baseline checks by ID, then, for restricted, its own by ID in
+        // place of the baseline ones they replace.
+        let appArmor: (JSONValue) -> (reason: String, detail: String)? = { appArmorProfile($0, annotations: pod[path: "metadata", "annotations"]) }
         var checks: [(JSONValue) -> (reason: String, detail: String)?] = [
-            capabilitiesBaseline, hostNamespaces, hostPathVolumes, hostPorts, privileged, procMount, seccompBaseline, sysctls,
+            appArmor, capabilitiesBaseline, hostNamespaces, hostPathVolumes, hostPorts, hostProbesAndHostLifecycle, privileged, procMount,
+            seLinuxOptions, seccompBaseline, sysctls,
         ]
         if level == .restricted {
-            checks = [hostNamespaces, hostPorts, privileged, procMount, sysctls,
+            checks = [appArmor, hostNamespaces, hostPorts, hostProbesAndHostLifecycle, privileged, procMount, seLinuxOptions, sysctls,
                       allowPrivilegeEscalation, capabilitiesRestricted, restrictedVolumes, runAsNonRoot, runAsUser, seccompRestricted]
         }
         return checks.compactMap { $0(spec) }
@@ -158,6 +162,92 @@ public enum PodSecurity {
         }
         guard !bad.isEmpty else { return nil }
         return ("hostPort", "\(containersPhrase(bad)) \(pluralize("uses", "use", bad.count)) \(pluralize("hostPort", "hostPorts", ports.count)) \(ports.sorted().joined(separator: ", "))")
+    }
+
+    static func allowedAppArmorType(_ type: String) -> Bool { type == "RuntimeDefault" || type == "Localhost" }
+
+    /// AppArmor may not be turned off or set to anything but the runtime's default or a local
+    /// profile, in the fields or in the deprecated per-container annotations.
+    static func appArmorProfile(_ spec: JSONValue, annotations: JSONValue?) -> (reason: String, detail: String)? {
+        var setters: [String] = []
+        var values = Set<String>()
+        if let type = spec[path: "securityContext", "appArmorProfile", "type"]?.stringValue, !allowedAppArmorType(type) {
+            setters.append("pod")
+            values.insert(type)
+        }
+        var bad: [String] = []
+        for container in containers(spec) {
+            if let type = container[path: "securityContext", "appArmorProfile", "type"]?.stringValue, !allowedAppArmorType(type) {
+                bad.append(name(container))
+                values.insert(type)
+            }
+        }
+        if !bad.isEmpty { setters.append(containersPhrase(bad)) }
+        let prefix = "container.apparmor.security.beta.kubernetes.io/"
+        let forbiddenAnnotations = (annotations?.objectValue ?? JSONObject()).compactMap { key, value -> String? in
+            let profile = FieldRead.string(value)
+            guard key.hasPrefix(prefix), !(profile.isEmpty || profile == "runtime/default" || profile.hasPrefix("localhost/")) else { return nil }
+            return "\(key)=\(GoText.quote(profile))"
+        }.sorted()
+        var listed = values.sorted()
+        if !forbiddenAnnotations.isEmpty {
+            listed += forbiddenAnnotations
+            setters.append(pluralize("annotation", "annotations", forbiddenAnnotations.count))
+        }
+        guard !setters.isEmpty else { return nil }
+        return (pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", listed.count),
+                "\(setters.joined(separator: " and ")) must not set AppArmor profile type to \(joinQuote(listed))")
+    }
+
+    /// Probes and lifecycle handlers may not name a host (a check of the 1.34 standard).
+    static func hostProbesAndHostLifecycle(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var bad = Set<String>()
+        var hosts = Set<String>()
+        for container in containers(spec) {
+            let handlers = ["livenessProbe", "readinessProbe", "startupProbe"].compactMap { container[$0] }
+                + ["postStart", "preStop"].compactMap { container[path: "lifecycle", $0] }
+            for handler in handlers {
+                for kind in ["httpGet", "tcpSocket"] {
+                    let host = FieldRead.string(handler[path: kind, "host"])
+                    if !host.isEmpty {
+                        bad.insert(name(container))
+                        hosts.insert(host)
+                    }
+                }
+            }
+        }
+        guard !bad.isEmpty else { return nil }
+        return ("probe or lifecycle host", "\(containersPhrase(bad.sorted())) \(pluralize("uses", "use", bad.count)) "
+            + "\(pluralize("probe or lifecycle host", "probe or lifecycle hosts", hosts.count)) \(joinQuote(hosts.sorted()))")
+    }
+
+    static let allowedSELinuxTypes: Set<String> = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"]
+
+    /// SELinux options may name only the container types, and neither a user nor a role.
+    static func seLinuxOptions(_ spec: JSONValue) -> (reason: String, detail: String)? {
+        var types = Set<String>()
+        var setUser = false, setRole = false
+        func valid(_ options: JSONValue) -> Bool {
+            var valid = true
+            let type = FieldRead.string(options["type"])
+            if !allowedSELinuxTypes.contains(type) { valid = false; types.insert(type) }
+            if !FieldRead.string(options["user"]).isEmpty { valid = false; setUser = true }
+            if !FieldRead.string(options["role"]).isEmpty { valid = false; setRole = true }
+            return valid
+        }
+        var setters: [String] = []
+        if let options = spec[path: "securityContext", "seLinuxOptions"], !options.isNull, !valid(options) { setters.append("pod") }
+        let bad = containers(spec).filter { container in
+            guard let options = container[path: "securityContext", "seLinuxOptions"], !options.isNull else { return false }
+            return !valid(options)
+        }.map(name)
+        if !bad.isEmpty { setters.append(containersPhrase(bad)) }
+        guard !setters.isEmpty else { return nil }
+        var data: [String] = []
+        if !types.isEmpty { data.append("\(pluralize("type", "types", types.count)) \(joinQuote(types.sorted()))") }
+        if setUser { data.append("user may not be set") }
+        if setRole { data.append("role may not be set") }
+        return ("seLinuxOptions", "\(setters.joined(separator: " and ")) set forbidden securityContext.seLinuxOptions: \(data.joined(separator: "; "))")
     }
 
     static func privileged(_ spec: JSONValue) -> (reason: String, detail: String)? {
