@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 import Testing
@@ -31,6 +32,17 @@ import Testing
         // A value is bound to its key: moved under another name, it does not decrypt.
         try base.create("/secrets/default/moved") { _ in stored }
         #expect(throws: StoreError.self) { try store.get("/secrets/default/moved") }
+    }
+
+    /// The header is read as bytes: a nonce that begins with a combining mark (U+0301, CC 81)
+    /// once made the last colon part of one character with it, and the value unreadable.
+    @Test func aNonceThatDecodesAsACombiningMarkStillDecrypts() throws {
+        let nonce: [UInt8] = [0xCC, 0x81] + Array(repeating: 1, count: 10)
+        let sealed = try AES.GCM.seal(Self.secret, using: SymmetricKey(data: Self.key.secret), nonce: AES.GCM.Nonce(data: nonce),
+                                      authenticating: Array("/secrets/default/s".utf8))
+        let stored = Array("k8s:enc:aesgcm:v1:k1:".utf8) + nonce + Array(sealed.ciphertext) + Array(sealed.tag)
+        #expect(try Self.gcm.decrypt(stored, key: "/secrets/default/s") == Self.secret)
+        #expect(throws: EncryptionConfiguration.Failure.self) { try Self.gcm.decrypt(Array("k8s:enc:aesgcm:v1".utf8), key: "/secrets/default/s") }
     }
 
     @Test func plaintextWrittenBeforeStillReadsAndRotationReencryptsIt() throws {

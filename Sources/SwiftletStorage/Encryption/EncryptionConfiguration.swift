@@ -95,12 +95,16 @@ public struct EncryptionConfiguration: Sendable, Equatable {
     /// when it has none.
     func decrypt(_ stored: [UInt8], key storageKey: String) throws -> [UInt8] {
         guard stored.starts(with: Array(Self.prefix.utf8)) else { return stored }
-        let text = String(decoding: stored.prefix(256), as: UTF8.self)
-        let fields = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard fields.count == 6, fields[3] == "v1" else { throw Failure("\(storageKey): unreadable encryption prefix") }
-        let providerName = String(fields[2]), keyName = String(fields[4])
-        let headerLength = "\(Self.prefix)\(providerName):v1:\(keyName):".utf8.count
-        let body = Array(stored.dropFirst(headerLength))
+        // `k8s:enc:PROVIDER:v1:KEY:` then binary, read as bytes: as text, a colon followed by
+        // bytes that decode to a combining mark would be one character, and no separator.
+        let colons = stored.prefix(256).indices.filter { stored[$0] == UInt8(ascii: ":") }.prefix(5)
+        guard colons.count == 5 else { throw Failure("\(storageKey): unreadable encryption prefix") }
+        func field(_ index: Int) -> String {
+            String(decoding: stored[(colons[colons.startIndex + index - 1] + 1)..<colons[colons.startIndex + index]], as: UTF8.self)
+        }
+        guard field(3) == "v1" else { throw Failure("\(storageKey): unreadable encryption prefix") }
+        let providerName = field(2), keyName = field(4)
+        let body = Array(stored[(colons[colons.startIndex + 4] + 1)...])
         let candidates = (providers(for: storageKey) ?? []).filter { $0.name == providerName }
         guard let provider = candidates.first(where: { $0.keys.contains { $0.name == keyName } }),
               let key = provider.keys.first(where: { $0.name == keyName }) else {
