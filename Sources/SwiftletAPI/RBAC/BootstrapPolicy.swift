@@ -189,7 +189,8 @@ public enum BootstrapPolicy {
                 rule(readVerbs, apps, ["daemonsets"]),
                 rule(["update"], apps, ["daemonsets/status", "daemonsets/finalizers"]),
                 rule(["list", "watch"], [""], ["nodes"]),
-                rule(["list", "watch", "create", "delete", "patch"], [""], ["pods"]),
+                // get: Swiftlet's controller reads a pod again when its adoption patch conflicts.
+                rule(["list", "watch", "create", "delete", "patch", "get"], [""], ["pods"]),
                 rule(["create"], [""], ["pods/binding"]),
                 rule(["get", "list", "watch", "create", "delete", "update", "patch"], ["apps"], ["controllerrevisions"]),
                 events,
