@@ -30,7 +30,7 @@ extension APIServer {
         let decision = authorizer.authorize(user, attributes)
         guard decision.allowed else { return .error(Authorizer.forbidden(user, attributes, reason: decision.reason)) }
         var response = await RequestContext.$user.withValue(user) { () async -> HTTPResponse in
-            do throws(APIError) { return try await route(request, user: user) } catch { return .error(error) }
+            do throws(APIError) { return try await route(request, user: user, attributes: attributes) } catch { return .error(error) }
         }
         // The place goes with the response until it has been written, as upstream holds it: a
         // client that does not read its answer keeps a place, not an ever larger share of memory.
@@ -119,7 +119,8 @@ extension APIServer {
         return user
     }
 
-    private func route(_ request: HTTPRequest, user: UserInfo) async throws(APIError) -> HTTPResponse {
+    /// `attributes` are the request's, as authorization read them.
+    private func route(_ request: HTTPRequest, user: UserInfo, attributes: AuthorizationAttributes) async throws(APIError) -> HTTPResponse {
         let path = request.path
         if path == "/api" || path == "/api/" { return Discovery.coreVersions(request: request, config: config, resources: registry.resources) }
         if path == "/apis" || path == "/apis/" { return Discovery.groups(request: request, registry: registry) }
@@ -152,7 +153,7 @@ extension APIServer {
         }
         if let sub = target.subresource, info.subresource(sub) == nil { throw APIError.notFoundPath() }
         if let node = user.nodeName, Self.isMutating(request.method) {
-            try admitNodeWrite(node: node, AuthorizationAttributes(request), storage: storage, request: request)
+            try admitNodeWrite(node: node, attributes, storage: storage, request: request)
         }
 
         let namespace = info.namespaced ? target.namespace : nil

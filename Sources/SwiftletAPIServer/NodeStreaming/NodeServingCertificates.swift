@@ -74,10 +74,9 @@ extension APIServer {
     func checkNodePassword(node: String, password: String) throws(APIError) {
         guard let secrets = storage(for: Resources.secrets), let nodes = storage(for: Resources.nodes) else { return }
         let name = node + Self.nodePasswordSuffix
-        let namespace = BootstrapPolicy.controllerNamespace
+        let namespace = Self.nodePasswordNamespace
         let stored = secrets.cache.get(Resources.secrets.storageKey(namespace: namespace, name: name))?.object()
-        let hash = stored.flatMap { FieldRead.string($0[path: "data", "hash"]).isEmpty ? nil : Data(base64Encoded: FieldRead.string($0[path: "data", "hash"])) }
-            .map { String(decoding: $0, as: UTF8.self) }
+        let hash = stored.flatMap { Data(base64Encoded: FieldRead.string($0[path: "data", "hash"])) }.flatMap { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) }
         if let hash, NodePasswords.verify(password, against: hash) { return }
         let nodeExists = nodes.cache.get(Resources.nodes.storageKey(namespace: nil, name: node)) != nil
         if hash != nil, nodeExists {
@@ -101,6 +100,7 @@ extension APIServer {
         }
     }
 
+    static let nodePasswordNamespace = "kube-system"
     static let nodePasswordSuffix = ".node-password.swiftlet"
     static let nodePasswordSecretType = "swiftlet.io/node-password"
 

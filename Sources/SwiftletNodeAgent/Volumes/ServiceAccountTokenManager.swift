@@ -112,9 +112,10 @@ final class ServiceAccountTokenManager: Sendable {
                 if due <= now {
                     do {
                         let answer = try await request(namespace, account, (podName, uid), source)
-                        issued = Issued(token: answer.token, issued: now, expires: answer.expires)
-                        cache.withLock { $0[key] = issued }
-                        due = issued!.refreshAt
+                        let fresh = Issued(token: answer.token, issued: now, expires: answer.expires)
+                        cache.withLock { $0[key] = fresh }
+                        issued = fresh
+                        due = fresh.refreshAt
                     } catch {
                         // A token still valid serves until it expires, as the kubelet keeps its old one.
                         guard let old = issued, old.expires > now else {
